@@ -1,0 +1,4 @@
+//! `qcc-onnx`: the ONNX frontend of qcc.
+#![deny(missing_docs)]
+
+pub mod proto;
