@@ -7,7 +7,8 @@ fn main() {
         eprintln!("usage: conformance DIR [FILTER]");
         std::process::exit(2);
     };
-    let rep = qcc_onnx::conformance::run_dir(std::path::Path::new(dir), args.get(2).map(|s| s.as_str()));
+    let rep =
+        qcc_onnx::conformance::run_dir(std::path::Path::new(dir), args.get(2).map(|s| s.as_str()));
     eprintln!("{}", rep.summary());
     println!("{}", serde_json::to_string_pretty(&rep).expect("report serializes"));
 }

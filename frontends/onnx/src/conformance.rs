@@ -158,17 +158,16 @@ pub fn run_dir_with(dir: &Path, filter: Option<&str>, exec: &Executor<'_>) -> Co
         .map(|c| {
             let name = c.file_name().and_then(|n| n.to_str()).unwrap_or("?").to_string();
             let op = case_op(c, &name);
-            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                run_case_with(c, exec)
-            }))
-            .unwrap_or_else(|p| {
-                let msg = p
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-                    .unwrap_or_default();
-                Outcome::Failed(format!("panic: {msg}"))
-            });
+            let outcome =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_case_with(c, exec)))
+                    .unwrap_or_else(|p| {
+                        let msg = p
+                            .downcast_ref::<String>()
+                            .cloned()
+                            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                            .unwrap_or_default();
+                        Outcome::Failed(format!("panic: {msg}"))
+                    });
             (name, op, outcome)
         })
         .collect();
@@ -291,8 +290,8 @@ fn read_pbs(dir: &Path, prefix: &str) -> Result<Vec<Tensor>, OnnxError> {
     files
         .iter()
         .map(|(_, p)| {
-            let bytes = std::fs::read(p)
-                .map_err(|source| OnnxError::Io { path: p.clone(), source })?;
+            let bytes =
+                std::fs::read(p).map_err(|source| OnnxError::Io { path: p.clone(), source })?;
             tensor_from_bytes(&bytes)
         })
         .collect()

@@ -453,8 +453,8 @@ fn plain_op(op: &Op, g: &Graph, id: NodeId) -> Result<(&'static str, Vec<Attribu
         }
         Op::Size => "Size",
         Op::ConstantOfShape(c) => {
-            let v = Tensor::from_i64_saturating(c.dtype, vec![1], &[0])
-                .map_err(|e| e.to_string())?;
+            let v =
+                Tensor::from_i64_saturating(c.dtype, vec![1], &[0]).map_err(|e| e.to_string())?;
             let v = fill_value(v, c.value);
             a.push(attr_t("value", tensor_to_proto("value", &v)));
             "ConstantOfShape"
@@ -493,7 +493,9 @@ fn plain_op(op: &Op, g: &Graph, id: NodeId) -> Result<(&'static str, Vec<Attribu
             conv_attrs(c, &mut a);
             "ConvInteger"
         }
-        Op::Custom(c) => return Err(format!("custom op `{}` ({}) has no ONNX form", c.name, c.domain)),
+        Op::Custom(c) => {
+            return Err(format!("custom op `{}` ({}) has no ONNX form", c.name, c.domain))
+        }
         other => return Err(format!("no plain ONNX form for {}", other.name())),
     };
     Ok((t, a))
@@ -561,7 +563,14 @@ impl<'g> Exporter<'g> {
         OnnxError::Export { node: n.name.clone(), op: n.op.name().to_string(), msg: msg.into() }
     }
 
-    fn node(&mut self, op_type: &str, name: &str, inputs: Vec<String>, outputs: Vec<String>, attribute: Vec<AttributeProto>) {
+    fn node(
+        &mut self,
+        op_type: &str,
+        name: &str,
+        inputs: Vec<String>,
+        outputs: Vec<String>,
+        attribute: Vec<AttributeProto>,
+    ) {
         let mut inputs = inputs;
         while inputs.last().is_some_and(|s| s.is_empty()) {
             inputs.pop();
@@ -667,7 +676,10 @@ impl<'g> Exporter<'g> {
                 return Err(self.err(user, "i32 value with a non-zero zero point"));
             }
             let s = if let Quant::Axis { .. } = q {
-                let rank = ty.shape.rank().ok_or_else(|| self.err(user, "per-axis i32 value of unknown rank"))?;
+                let rank = ty
+                    .shape
+                    .rank()
+                    .ok_or_else(|| self.err(user, "per-axis i32 value of unknown rank"))?;
                 let mut shape = vec![1i64; rank];
                 shape[axis as usize] = -1;
                 let sh = self.init(&format!("{base}.scale_shape"), &Tensor::i64(&[rank], shape));
@@ -681,10 +693,22 @@ impl<'g> Exporter<'g> {
             self.node("Div", &d, vec![f, s], vec![d.clone()], vec![]);
             let r = self.fresh(&format!("{base}.round"));
             self.node("Round", &r, vec![d], vec![r.clone()], vec![]);
-            self.node("Cast", &name, vec![r], vec![name.clone()], vec![attr_i("to", dtype_to_onnx(DType::I32) as i64)]);
+            self.node(
+                "Cast",
+                &name,
+                vec![r],
+                vec![name.clone()],
+                vec![attr_i("to", dtype_to_onnx(DType::I32) as i64)],
+            );
         } else {
             let (s, z, axis, block) = self.qparams(v, user)?;
-            self.node("QuantizeLinear", &name, vec![f, s, z], vec![name.clone()], Self::qdq_attrs(axis, block));
+            self.node(
+                "QuantizeLinear",
+                &name,
+                vec![f, s, z],
+                vec![name.clone()],
+                Self::qdq_attrs(axis, block),
+            );
         }
         self.names.entry(v).or_default().plain = Some(name.clone());
         Ok(name)
@@ -702,7 +726,13 @@ impl<'g> Exporter<'g> {
         let (s, z, axis, block) = self.qparams(v, user)?;
         let base = self.g.node(v.node).name.clone();
         let name = self.fresh(&format!("{base}.dq"));
-        self.node("DequantizeLinear", &name, vec![p, s, z], vec![name.clone()], Self::qdq_attrs(axis, block));
+        self.node(
+            "DequantizeLinear",
+            &name,
+            vec![p, s, z],
+            vec![name.clone()],
+            Self::qdq_attrs(axis, block),
+        );
         self.names.entry(v).or_default().float = Some(name.clone());
         Ok(name)
     }
@@ -725,7 +755,8 @@ impl<'g> Exporter<'g> {
                     self.names.insert(v, Names { plain: Some(name), float: None });
                 }
                 Op::Constant(c) => {
-                    let t = g.const_tensor(*c).ok_or_else(|| self.err(id, "missing constant"))?.clone();
+                    let t =
+                        g.const_tensor(*c).ok_or_else(|| self.err(id, "missing constant"))?.clone();
                     let v = results[0];
                     let name = match self.out_name.get(&v).cloned() {
                         Some(o) => o,
@@ -736,7 +767,8 @@ impl<'g> Exporter<'g> {
                 }
                 op if op.is_typed_quant() => self.typed(id)?,
                 _ => {
-                    let (op_type, attrs) = plain_op(&node.op, g, id).map_err(|m| self.err(id, m))?;
+                    let (op_type, attrs) =
+                        plain_op(&node.op, g, id).map_err(|m| self.err(id, m))?;
                     let mut ins = Vec::new();
                     for o in g.operands(id) {
                         ins.push(match o {
@@ -777,20 +809,33 @@ impl<'g> Exporter<'g> {
         let v = g.result(id);
         let ops = g.operands(id);
         let name = node.name.clone();
-        let op0 = ops.first().copied().flatten().ok_or_else(|| self.err(id, "missing operand 0"))?;
+        let op0 =
+            ops.first().copied().flatten().ok_or_else(|| self.err(id, "missing operand 0"))?;
         match &node.op {
             Op::Quantize => {
                 let x = self.plain(op0, id)?;
                 let (s, z, axis, block) = self.qparams(v, id)?;
                 let out = self.result_name(v, &name, 1);
-                self.node("QuantizeLinear", &name, vec![x, s, z], vec![out.clone()], Self::qdq_attrs(axis, block));
+                self.node(
+                    "QuantizeLinear",
+                    &name,
+                    vec![x, s, z],
+                    vec![out.clone()],
+                    Self::qdq_attrs(axis, block),
+                );
                 self.names.insert(v, Names { plain: Some(out), float: None });
             }
             Op::Requantize => {
                 let x = self.float(op0, id)?;
                 let (s, z, axis, block) = self.qparams(v, id)?;
                 let out = self.result_name(v, &name, 1);
-                self.node("QuantizeLinear", &name, vec![x, s, z], vec![out.clone()], Self::qdq_attrs(axis, block));
+                self.node(
+                    "QuantizeLinear",
+                    &name,
+                    vec![x, s, z],
+                    vec![out.clone()],
+                    Self::qdq_attrs(axis, block),
+                );
                 self.names.insert(v, Names { plain: Some(out), float: None });
             }
             Op::Dequantize => {
@@ -800,17 +845,30 @@ impl<'g> Exporter<'g> {
                 self.names.insert(v, Names { plain: Some(out), float: None });
             }
             Op::Lut => {
-                let table = ops.get(1).copied().flatten().ok_or_else(|| self.err(id, "missing table"))?;
+                let table =
+                    ops.get(1).copied().flatten().ok_or_else(|| self.err(id, "missing table"))?;
                 let x = self.plain(op0, id)?;
                 let t = self.plain(table, id)?;
                 let lo = g.value_type(op0).dtype.int_range().map(|r| r.0).unwrap_or(0);
                 let c = self.fresh(&format!("{name}.index"));
-                self.node("Cast", &c, vec![x], vec![c.clone()], vec![attr_i("to", dtype_to_onnx(DType::I64) as i64)]);
+                self.node(
+                    "Cast",
+                    &c,
+                    vec![x],
+                    vec![c.clone()],
+                    vec![attr_i("to", dtype_to_onnx(DType::I64) as i64)],
+                );
                 let off = self.init(&format!("{name}.offset"), &Tensor::i64(&[], vec![-lo]));
                 let idx = self.fresh(&format!("{name}.shifted"));
                 self.node("Add", &idx, vec![c, off], vec![idx.clone()], vec![]);
                 let out = self.result_name(v, &name, 1);
-                self.node("Gather", &name, vec![t, idx], vec![out.clone()], vec![attr_i("axis", 0)]);
+                self.node(
+                    "Gather",
+                    &name,
+                    vec![t, idx],
+                    vec![out.clone()],
+                    vec![attr_i("axis", 0)],
+                );
                 self.names.insert(v, Names { plain: Some(out), float: None });
             }
             Op::QConv(_) | Op::QMatMul => {
@@ -857,7 +915,13 @@ impl<'g> Exporter<'g> {
                 self.node(t, &format!("{name}.float"), ins, vec![f.clone()], attrs);
                 let (s, z, axis, block) = self.qparams(v, id)?;
                 let out = self.result_name(v, &name, 1);
-                self.node("QuantizeLinear", &name, vec![f, s, z], vec![out.clone()], Self::qdq_attrs(axis, block));
+                self.node(
+                    "QuantizeLinear",
+                    &name,
+                    vec![f, s, z],
+                    vec![out.clone()],
+                    Self::qdq_attrs(axis, block),
+                );
                 self.names.insert(v, Names { plain: Some(out), float: None });
             }
             other => return Err(self.err(id, format!("no QDQ form for {}", other.name()))),

@@ -39,8 +39,7 @@ impl ExternalReader {
 
     /// Reads the bytes of `tp`'s external data.
     pub(crate) fn read(&mut self, tp: &TensorProto, name: &str) -> Result<Vec<u8>, OnnxError> {
-        let err =
-            |reason: String| OnnxError::ExternalData { tensor: name.to_string(), reason };
+        let err = |reason: String| OnnxError::ExternalData { tensor: name.to_string(), reason };
         let mut location = None;
         let mut offset = 0u64;
         let mut length = None;
@@ -66,7 +65,9 @@ impl ExternalReader {
             match c {
                 Component::Normal(_) | Component::CurDir => {}
                 Component::ParentDir => {
-                    return Err(err(format!("location `{location}` leaves the model's folder (`..`)")))
+                    return Err(err(format!(
+                        "location `{location}` leaves the model's folder (`..`)"
+                    )))
                 }
                 Component::RootDir | Component::Prefix(_) => {
                     return Err(err(format!("location `{location}` is absolute")))
@@ -88,7 +89,9 @@ impl ExternalReader {
         let size = f.metadata().map_err(io)?.len();
         let len = match length {
             Some(l) => l,
-            None => size.checked_sub(offset).ok_or_else(|| err("offset past end of file".into()))?,
+            None => {
+                size.checked_sub(offset).ok_or_else(|| err("offset past end of file".into()))?
+            }
         };
         let end = offset.checked_add(len).ok_or_else(|| err("offset + length overflows".into()))?;
         if end > size {

@@ -41,8 +41,8 @@ impl Default for ImportOptions {
 
 /// Imports the model file at `path`; external data is read from the file's folder.
 pub fn import_file(path: &Path, opts: &ImportOptions) -> Result<Graph, OnnxError> {
-    let bytes = std::fs::read(path)
-        .map_err(|source| OnnxError::Io { path: path.to_path_buf(), source })?;
+    let bytes =
+        std::fs::read(path).map_err(|source| OnnxError::Io { path: path.to_path_buf(), source })?;
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_else(|| ".".into());
     let dir = if dir.as_os_str().is_empty() { ".".into() } else { dir };
     let mut ext = ExternalReader::new(&dir, opts.external_limits);
@@ -104,12 +104,7 @@ pub fn unsupported_ops(model: &ModelProto) -> Vec<UnsupportedOp> {
             if ops::lookup(&domain, &op_type, opset).is_none() {
                 found
                     .entry((domain.clone(), op_type.clone()))
-                    .or_insert_with(|| UnsupportedOp {
-                        op_type,
-                        domain,
-                        opset,
-                        nodes: Vec::new(),
-                    })
+                    .or_insert_with(|| UnsupportedOp { op_type, domain, opset, nodes: Vec::new() })
                     .nodes
                     .push(node_display_name(n, i));
             }
@@ -180,7 +175,11 @@ fn bound_symbols(
                 if dims.len() != shape.len() {
                     return Err(OnnxError::BadValueInfo {
                         name,
-                        msg: format!("given shape {shape:?} has rank {}, the model's is {}", shape.len(), dims.len()),
+                        msg: format!(
+                            "given shape {shape:?} has rank {}, the model's is {}",
+                            shape.len(),
+                            dims.len()
+                        ),
                     });
                 }
                 for (d, &n) in dims.iter().zip(shape) {
@@ -191,7 +190,10 @@ fn bound_symbols(
                         Dim::Fixed(f) if *f != n => {
                             return Err(OnnxError::BadValueInfo {
                                 name,
-                                msg: format!("given shape {shape:?} conflicts with the model's {}", ty.shape),
+                                msg: format!(
+                                    "given shape {shape:?} conflicts with the model's {}",
+                                    ty.shape
+                                ),
                             })
                         }
                         _ => {}

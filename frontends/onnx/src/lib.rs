@@ -23,4 +23,6 @@ pub use error::{OnnxError, UnsupportedOp};
 pub use export::export_model;
 pub use external::ExternalLimits;
 pub use import::{decode_model, import_bytes, import_file, unsupported_ops, ImportOptions};
-pub use tensor::{dtype_from_onnx, dtype_to_onnx, tensor_from_bytes, tensor_from_proto, tensor_to_proto};
+pub use tensor::{
+    dtype_from_onnx, dtype_to_onnx, tensor_from_bytes, tensor_from_proto, tensor_to_proto,
+};

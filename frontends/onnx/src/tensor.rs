@@ -217,3 +217,90 @@ pub fn tensor_to_proto(name: &str, t: &Tensor) -> TensorProto {
         ..Default::default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all_dtype_tensors() -> Vec<Tensor> {
+        let v = [-8i64, -1, 0, 3, 7, 5];
+        let mut out: Vec<Tensor> = DType::ALL
+            .iter()
+            .map(|&d| Tensor::from_i64_saturating(d, vec![2, 3], &v).expect("tensor"))
+            .collect();
+        out.push(Tensor::f32(&[], vec![1.5]));
+        out.push(
+            Tensor::from_i64_saturating(DType::I4, vec![5], &[-8, 7, -1, 0, 3]).expect("odd i4"),
+        );
+        out
+    }
+
+    #[test]
+    fn raw_data_round_trips_every_dtype() {
+        for t in all_dtype_tensors() {
+            let tp = tensor_to_proto("t", &t);
+            assert_eq!(tensor_from_proto(&tp).expect("decodes"), t, "{}", t.dtype);
+        }
+    }
+
+    #[test]
+    fn four_bit_types_are_packed_low_nibble_first() {
+        let t = Tensor::from_i64_saturating(DType::I4, vec![3], &[-1, 2, -8]).expect("i4");
+        let tp = tensor_to_proto("t", &t);
+        assert_eq!(tp.raw_data.as_deref(), Some(&[0x2f, 0x08][..]));
+        let u = Tensor::from_i64_saturating(DType::U4, vec![2], &[15, 1]).expect("u4");
+        assert_eq!(tensor_to_proto("u", &u).raw_data.as_deref(), Some(&[0x1f][..]));
+    }
+
+    #[test]
+    fn typed_fields_decode() {
+        let mk = |dt: DataType, dims: Vec<i64>| TensorProto {
+            dims,
+            data_type: Some(dt as i32),
+            ..Default::default()
+        };
+        let mut tp = mk(DataType::Float, vec![2]);
+        tp.float_data = vec![1.0, -2.0];
+        assert_eq!(tensor_from_proto(&tp).expect("f32"), Tensor::f32(&[2], vec![1.0, -2.0]));
+        let mut tp = mk(DataType::Int64, vec![1]);
+        tp.int64_data = vec![-5];
+        assert_eq!(tensor_from_proto(&tp).expect("i64"), Tensor::i64(&[1], vec![-5]));
+        let mut tp = mk(DataType::Uint8, vec![2]);
+        tp.int32_data = vec![255, 3];
+        assert_eq!(tensor_from_proto(&tp).expect("u8"), Tensor::u8(&[2], vec![255, 3]));
+        let mut tp = mk(DataType::Int8, vec![2]);
+        tp.int32_data = vec![-128, 127];
+        assert_eq!(tensor_from_proto(&tp).expect("i8"), Tensor::i8(&[2], vec![-128, 127]));
+        let mut tp = mk(DataType::Float16, vec![1]);
+        tp.int32_data = vec![0x3c00];
+        let t = tensor_from_proto(&tp).expect("f16");
+        assert_eq!(t.to_f32_vec(), vec![1.0]);
+        let mut tp = mk(DataType::Int4, vec![3]);
+        tp.int32_data = vec![0x2f, 0x08];
+        let t = tensor_from_proto(&tp).expect("i4");
+        assert_eq!(t.dtype, DType::I4);
+        assert_eq!(t.to_i64_vec(), Some(vec![-1, 2, -8]));
+        let mut tp = mk(DataType::Bool, vec![2]);
+        tp.int32_data = vec![1, 0];
+        assert_eq!(tensor_from_proto(&tp).expect("bool").to_i64_vec(), Some(vec![1, 0]));
+    }
+
+    #[test]
+    fn inconsistent_tensors_are_errors() {
+        let mut tp = TensorProto {
+            dims: vec![3],
+            data_type: Some(DataType::Float as i32),
+            float_data: vec![1.0],
+            ..Default::default()
+        };
+        assert!(matches!(tensor_from_proto(&tp), Err(OnnxError::BadTensor { .. })));
+        tp.float_data.clear();
+        tp.raw_data = Some(vec![0; 11]);
+        assert!(matches!(tensor_from_proto(&tp), Err(OnnxError::BadTensor { .. })));
+        tp.data_type = Some(DataType::Double as i32);
+        assert!(matches!(tensor_from_proto(&tp), Err(OnnxError::UnsupportedDType { .. })));
+        tp.data_type = Some(DataType::Float as i32);
+        tp.dims = vec![i64::MAX, i64::MAX];
+        assert!(tensor_from_proto(&tp).is_err());
+    }
+}

@@ -155,7 +155,8 @@ fn unsupported_ops_are_all_listed_in_one_error() {
         ms,
     ];
     let mut m = model(nodes, vec![], "r");
-    m.opset_import.push(OperatorSetIdProto { domain: Some("com.example".into()), version: Some(3) });
+    m.opset_import
+        .push(OperatorSetIdProto { domain: Some("com.example".into()), version: Some(3) });
     match import_bytes(&m.encode_to_vec(), &ImportOptions::default()) {
         Err(e @ OnnxError::UnsupportedOps(_)) => {
             let OnnxError::UnsupportedOps(list) = &e else { unreachable!() };
@@ -164,7 +165,15 @@ fn unsupported_ops_are_all_listed_in_one_error() {
             assert_eq!(topk.nodes, vec!["topk_1", "topk_2"]);
             assert_eq!(topk.opset, 17);
             let s = e.to_string();
-            for want in ["TopK", "topk_1", "topk_2", "NonMaxSuppression", "nms", "FancyOp", "com.example opset 3"] {
+            for want in [
+                "TopK",
+                "topk_1",
+                "topk_2",
+                "NonMaxSuppression",
+                "nms",
+                "FancyOp",
+                "com.example opset 3",
+            ] {
                 assert!(s.contains(want), "`{want}` missing from: {s}");
             }
         }
@@ -232,8 +241,15 @@ fn external_data_loads_from_the_model_folder() {
     let e = import_with_external(&dir, external_weight("weights.bin", Some(16), Some(24)));
     assert!(matches!(e, Err(OnnxError::ExternalData { .. })), "{e:?}");
     // Without a folder (bytes only) external data is refused.
-    let m = model(vec![node("Add", "add", &["x", "w"], &["y"])], vec![external_weight("weights.bin", None, None)], "y");
-    assert!(matches!(import_bytes(&m.encode_to_vec(), &ImportOptions::default()), Err(OnnxError::ExternalData { .. })));
+    let m = model(
+        vec![node("Add", "add", &["x", "w"], &["y"])],
+        vec![external_weight("weights.bin", None, None)],
+        "y",
+    );
+    assert!(matches!(
+        import_bytes(&m.encode_to_vec(), &ImportOptions::default()),
+        Err(OnnxError::ExternalData { .. })
+    ));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -253,14 +269,19 @@ fn external_data_cannot_leave_the_model_folder() {
     }
     let abs = dir.join("secret.bin");
     match import_with_external(&inner, external_weight(abs.to_str().expect("utf-8"), None, None)) {
-        Err(e @ OnnxError::ExternalData { .. }) => assert!(e.to_string().contains("absolute"), "{e}"),
+        Err(e @ OnnxError::ExternalData { .. }) => {
+            assert!(e.to_string().contains("absolute"), "{e}")
+        }
         other => panic!("expected ExternalData error, got {other:?}"),
     }
     #[cfg(unix)]
     {
-        std::os::unix::fs::symlink(dir.join("secret.bin"), inner.join("link.bin")).expect("symlink");
+        std::os::unix::fs::symlink(dir.join("secret.bin"), inner.join("link.bin"))
+            .expect("symlink");
         match import_with_external(&inner, external_weight("link.bin", None, None)) {
-            Err(e @ OnnxError::ExternalData { .. }) => assert!(e.to_string().contains("outside"), "{e}"),
+            Err(e @ OnnxError::ExternalData { .. }) => {
+                assert!(e.to_string().contains("outside"), "{e}")
+            }
             other => panic!("expected ExternalData error, got {other:?}"),
         }
     }

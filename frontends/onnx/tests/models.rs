@@ -17,11 +17,8 @@ fn check_model(name: &str, samples: usize) -> Vec<Vec<qcc_ir::Tensor>> {
         .unwrap_or_else(|e| panic!("{name}: import failed: {e}"));
     let eval = dir.join("eval.npz");
     let refs = dir.join("ref.npz");
-    let inputs: Vec<_> = g
-        .inputs()
-        .iter()
-        .map(|&id| common::npz_array(&eval, &g.node(id).name))
-        .collect();
+    let inputs: Vec<_> =
+        g.inputs().iter().map(|&id| common::npz_array(&eval, &g.node(id).name)).collect();
     let wants: Vec<_> = g.outputs().iter().map(|(n, _)| common::npz_array(&refs, n)).collect();
     let mut all = Vec::new();
     for s in 0..samples {

@@ -37,11 +37,8 @@ fn qdq_mlp_runs_like_onnx_runtime() {
     let io = fixture("mlp_digits_qdq.npz");
     let x = common::npz_array(&io, "input");
     let want = common::npz_array(&io, "logits");
-    let scale_node = g
-        .node_ids()
-        .into_iter()
-        .find(|&n| g.node(n).name == "logits_scale")
-        .expect("logits_scale");
+    let scale_node =
+        g.node_ids().into_iter().find(|&n| g.node(n).name == "logits_scale").expect("logits_scale");
     let step = g.const_value(g.result(scale_node)).expect("const").to_f32_vec()[0];
     let mut exact = 0usize;
     let mut total = 0usize;

@@ -217,7 +217,10 @@ fn dropout(cx: &mut NodeCx<'_>) -> Outs {
         let s = cx.helper("shape", Op::Shape(Default::default()), &[Some(x)], DType::I64)?;
         let m = cx.helper(
             "mask",
-            Op::ConstantOfShape(qcc_ir::ops::ConstantOfShapeAttrs { dtype: DType::Bool, value: 1.0 }),
+            Op::ConstantOfShape(qcc_ir::ops::ConstantOfShapeAttrs {
+                dtype: DType::Bool,
+                value: 1.0,
+            }),
             &[Some(s)],
             DType::Bool,
         )?;

@@ -11,6 +11,7 @@ use crate::proto::{AttributeProto, NodeProto, TensorProto};
 use qcc_ir::{DType, Graph, Op, Tensor, TensorType, Value};
 use std::sync::Arc;
 
+mod decomposed;
 mod elementwise;
 mod linalg;
 mod ms_quant;
@@ -51,8 +52,9 @@ pub(crate) const fn ms(op_type: &'static str, import: ImportFn) -> OpEntry {
     OpEntry { domain: "com.microsoft", op_type, since: 1, import }
 }
 
-fn families() -> [&'static [OpEntry]; 8] {
+fn families() -> [&'static [OpEntry]; 9] {
     [
+        decomposed::OPS,
         elementwise::OPS,
         linalg::OPS,
         norm::OPS,
@@ -121,13 +123,13 @@ impl NodeCx<'_> {
         match self.node.input.get(i) {
             None => Ok(None),
             Some(n) if n.is_empty() => Ok(None),
-            Some(n) => self.imp.env.get(n).copied().map(Some).ok_or_else(|| {
-                OnnxError::UndefinedValue {
+            Some(n) => {
+                self.imp.env.get(n).copied().map(Some).ok_or_else(|| OnnxError::UndefinedValue {
                     node: self.name.clone(),
                     op: self.op_type.clone(),
                     name: n.clone(),
-                }
-            }),
+                })
+            }
         }
     }
 

@@ -58,7 +58,10 @@ fn binary(cx: &mut NodeCx<'_>) -> Outs {
 
 /// Rank of a value, needed for channels_last.
 fn rank(cx: &NodeCx<'_>, v: Value) -> Result<usize, OnnxError> {
-    cx.ty(v).shape.rank().ok_or_else(|| cx.unsupported("channels_last=1 with an input of unknown rank"))
+    cx.ty(v)
+        .shape
+        .rank()
+        .ok_or_else(|| cx.unsupported("channels_last=1 with an input of unknown rank"))
 }
 
 fn unary(cx: &mut NodeCx<'_>) -> Outs {
@@ -99,7 +102,9 @@ fn unary(cx: &mut NodeCx<'_>) -> Outs {
 fn concat(cx: &mut NodeCx<'_>) -> Outs {
     let n = cx.n_inputs();
     if n < 5 || (n - 2) % 3 != 0 {
-        return Err(cx.err(format!("{n} inputs: expected Y_scale, Y_zp and triples (X, scale, zp)")));
+        return Err(
+            cx.err(format!("{n} inputs: expected Y_scale, Y_zp and triples (X, scale, zp)"))
+        );
     }
     let mut xs = Vec::new();
     for k in 0..(n - 2) / 3 {
@@ -122,7 +127,12 @@ fn qgemm(cx: &mut NodeCx<'_>) -> Outs {
         None => None,
         Some(c) => {
             // The i32 bias has scale a_scale · b_scale and zero point 0.
-            let s = cx.helper("bias_scale", Op::Mul, &[Some(cx.req(1)?), Some(cx.req(4)?)], DType::F32)?;
+            let s = cx.helper(
+                "bias_scale",
+                Op::Mul,
+                &[Some(cx.req(1)?), Some(cx.req(4)?)],
+                DType::F32,
+            )?;
             Some(dq(cx, "dq_c", c, s, None, -1)?)
         }
     };

@@ -51,8 +51,7 @@ fn layer_norm(cx: &mut NodeCx<'_>) -> Outs {
     let s = cx.req(1)?;
     let b = cx.input(2)?;
     let dt = cx.dtype(x);
-    let attrs =
-        LayerNormAttrs { axis: cx.ai_or("axis", -1), epsilon: cx.af_or("epsilon", 1e-5) };
+    let attrs = LayerNormAttrs { axis: cx.ai_or("axis", -1), epsilon: cx.af_or("epsilon", 1e-5) };
     NodeCx::one(cx.add1(Op::LayerNormalization(attrs), &[Some(x), Some(s), b], dt)?)
 }
 

@@ -53,6 +53,7 @@ fn avg_pool(cx: &mut NodeCx<'_>) -> Outs {
 fn global(cx: &mut NodeCx<'_>) -> Outs {
     let x = cx.req(0)?;
     let dt = cx.dtype(x);
-    let op = if cx.op_type == "GlobalAveragePool" { Op::GlobalAveragePool } else { Op::GlobalMaxPool };
+    let op =
+        if cx.op_type == "GlobalAveragePool" { Op::GlobalAveragePool } else { Op::GlobalMaxPool };
     NodeCx::one(cx.add1(op, &[Some(x)], dt)?)
 }

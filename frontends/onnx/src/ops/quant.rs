@@ -94,9 +94,16 @@ fn dynamic_quantize_linear(cx: &mut NodeCx<'_>) -> Outs {
 
 fn qlinear_conv(cx: &mut NodeCx<'_>) -> Outs {
     let attrs = conv_attrs(cx)?;
-    let ops: Vec<_> = (0..9)
-        .map(|i| if i == 2 || i == 5 || i == 7 || i == 8 { cx.input(i) } else { cx.req(i).map(Some) })
-        .collect::<Result<_, _>>()?;
+    let ops: Vec<_> =
+        (0..9)
+            .map(|i| {
+                if i == 2 || i == 5 || i == 7 || i == 8 {
+                    cx.input(i)
+                } else {
+                    cx.req(i).map(Some)
+                }
+            })
+            .collect::<Result<_, _>>()?;
     let dt = match ops[7] {
         Some(zp) => cx.dtype(zp),
         None => DType::U8,
