@@ -1,28 +1,15 @@
 //! The qcc-ir services the passes use (printer, verifier, inference, folding), in one place.
 //!
 //! TEMPORARY: the printer, verifier, inference and folding are being written on other branches;
-//! until they are on `main` these are placeholders (a debug listing for `print`, structural
-//! checks only for `verify`, errors for `infer_graph` and `fold_constants`). Each becomes a
+//! until they are on `main` these are placeholders (structural checks only for `verify`, errors for
+//! `infer_graph` and `fold_constants`). Each becomes a
 //! one-line call into `qcc_ir` when its module lands.
 
 use qcc_ir::Graph;
 
 /// The text form of `g` (`qcc_ir::print::print`).
 pub(crate) fn print(g: &Graph) -> String {
-    let mut s = format!("graph {} (placeholder listing)\n", g.name);
-    if let Ok(order) = g.topo_order() {
-        for id in order {
-            let n = g.node(id);
-            s += &format!(
-                "  {:?} {} {:?} -> {:?}\n",
-                id.index(),
-                n.op.name(),
-                g.operands(id),
-                n.results
-            );
-        }
-    }
-    s
+    qcc_ir::print::print(g)
 }
 
 /// Verifies `g` (`qcc_ir::verify::verify`); the error is the verifier's report.
@@ -41,6 +28,6 @@ pub(crate) fn fold_constants(_g: &mut Graph) -> Result<usize, String> {
 }
 
 /// Parses the text form (`qcc_ir::parse::parse`).
-pub(crate) fn parse(_text: &str) -> Result<Graph, String> {
-    Err("the .qir parser is not available yet".into())
+pub(crate) fn parse(text: &str) -> Result<Graph, String> {
+    qcc_ir::parse::parse(text).map_err(|e| e.to_string())
 }

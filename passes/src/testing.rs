@@ -67,3 +67,8 @@ pub fn parse(qir: &str) -> Result<Graph, String> {
 pub fn print(g: &Graph) -> String {
     crate::ir_api::print(g)
 }
+
+/// Runs the verifier (`qcc_ir::verify::verify`); the error is its report.
+pub fn verify(g: &Graph) -> Result<(), String> {
+    crate::ir_api::verify(g)
+}
