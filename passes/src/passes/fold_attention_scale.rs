@@ -4,7 +4,7 @@
 //! `Reshape`/`Transpose`/`Squeeze`/`Unsqueeze` is used only by the scores. When it cannot be
 //! folded, a `Div` by `c` is kept as one `Mul` by `1/c`.
 
-use super::util::declared_names;
+use super::util::{base_name, declared_names};
 use crate::analysis::PassCx;
 use crate::matchers::{binary, commuted, constant, guard, is_f32, scalar, single_use};
 use crate::pass::{Changed, Pass, PassError};
@@ -106,7 +106,7 @@ impl Pattern for FoldIntoProjection {
             let t = g.const_value(old).ok_or(GraphError::NoSuchValue(old))?;
             let data: Vec<f32> = t.to_f32_vec().iter().map(|&x| (x as f64 * f) as f32).collect();
             let scaled = Tensor::f32(&t.shape, data);
-            let name = format!("{}.scaled", g.node(old.node).name);
+            let name = format!("{}.scaled", base_name(g, old.node, "weight"));
             let c = g.add_const(name, scaled);
             g.set_operand(node, slot, Some(c))?;
             erase_if_dead(g, old.node);
@@ -129,7 +129,7 @@ impl Pattern for DivToMul {
     fn rewrite(&self, g: &mut Graph, root: NodeId, (s, f): (Value, f64)) -> Result<(), GraphError> {
         let name = g.node(root).name.clone();
         let ty = g.value_type(g.result(root)).clone();
-        let c = g.add_const(format!("{name}.scale"), Tensor::scalar_f32(f as f32));
+        let c = g.add_const(format!("{}.scale", base_name(g, root, "attention")), Tensor::scalar_f32(f as f32));
         let v = g.add_op(Op::Mul, name, &[s, c], ty)?;
         g.replace_all_uses(g.result(root), v).map(|_| ())
     }

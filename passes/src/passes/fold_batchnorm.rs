@@ -3,7 +3,7 @@
 //! constants: with `s = scale / √(var + ε)`, the weights are scaled by `s` per output channel
 //! and the bias becomes `(b − mean)·s + bias`.
 
-use super::util::{const_f32, declared_names, per_channel};
+use super::util::{base_name, const_f32, declared_names, per_channel};
 use crate::analysis::PassCx;
 use crate::matchers::{constant, f32_values, guard, is_f32, producer, single_use};
 use crate::pass::{Changed, Pass, PassError};
@@ -144,26 +144,27 @@ impl Pattern for FoldBn {
     }
     fn rewrite(&self, g: &mut Graph, root: NodeId, m: Folded) -> Result<(), GraphError> {
         let name = g.node(root).name.clone();
+        let base = base_name(g, root, "batchnorm");
         let ty = g.node(root).results[0].clone();
         let new = match m {
             Folded::Conv { x, attrs, w_shape, w, b } => {
                 let n = b.len();
-                let w = const_f32(g, &format!("{name}.w"), &w_shape, w);
-                let b = const_f32(g, &format!("{name}.b"), &[n], b);
+                let w = const_f32(g, &format!("{base}.w"), &w_shape, w);
+                let b = const_f32(g, &format!("{base}.b"), &[n], b);
                 g.add_op(Op::Conv(attrs), name, &[x, w, b], ty)?
             }
             Folded::Gemm { a, attrs, w_shape, w, c } => {
                 let n = c.len();
-                let w = const_f32(g, &format!("{name}.w"), &w_shape, w);
-                let c = const_f32(g, &format!("{name}.b"), &[n], c);
+                let w = const_f32(g, &format!("{base}.w"), &w_shape, w);
+                let c = const_f32(g, &format!("{base}.b"), &[n], c);
                 g.add_op(Op::Gemm(attrs), name, &[a, w, c], ty)?
             }
             Folded::MatMul { a, mm, w_shape, w, b } => {
                 let n = b.len();
                 let mm_ty = g.value_type(mm).clone();
-                let w = const_f32(g, &format!("{name}.w"), &w_shape, w);
-                let b = const_f32(g, &format!("{name}.b"), &[n], b);
-                let mm = g.add_op(Op::MatMul, format!("{name}.matmul"), &[a, w], mm_ty)?;
+                let w = const_f32(g, &format!("{base}.w"), &w_shape, w);
+                let b = const_f32(g, &format!("{base}.b"), &[n], b);
+                let mm = g.add_op(Op::MatMul, format!("{base}.matmul"), &[a, w], mm_ty)?;
                 g.add_op(Op::Add, name, &[mm, b], ty)?
             }
         };

@@ -4,7 +4,7 @@
 //! varies only along the channel axis (e.g. `[C,1,1]`, `[1,C,1,1]` or a scalar). Chains fold
 //! one link at a time until none is left.
 
-use super::util::{const_f32, declared_names, per_channel};
+use super::util::{base_name, const_f32, declared_names, per_channel};
 use crate::analysis::PassCx;
 use crate::matchers::{binary, commuted, constant, f32_values, guard, is_f32, producer, single_use};
 use crate::pass::{Changed, Pass, PassError};
@@ -83,13 +83,14 @@ impl Pattern for ConvAffine {
     }
     fn rewrite(&self, g: &mut Graph, root: NodeId, m: Folded) -> Result<(), GraphError> {
         let name = g.node(root).name.clone();
+        let base = base_name(g, root, "conv");
         let ty = g.node(root).results[0].clone();
         let w = match m.w {
-            Some(w) => const_f32(g, &format!("{name}.w"), &m.w_shape, w),
+            Some(w) => const_f32(g, &format!("{base}.w"), &m.w_shape, w),
             None => m.w_old,
         };
         let n = m.b.len();
-        let b = const_f32(g, &format!("{name}.b"), &[n], m.b);
+        let b = const_f32(g, &format!("{base}.b"), &[n], m.b);
         let new = g.add_op(Op::Conv(m.attrs), name, &[m.x, w, b], ty)?;
         g.replace_all_uses(g.result(root), new).map(|_| ())
     }

@@ -10,7 +10,7 @@
 //! y    = Add(Mul(n, γ), β)            (γ and β constants, each optional)
 //! ```
 
-use super::util::{broadcast_to, const_f32, declared_names};
+use super::util::{base_name, broadcast_to, const_f32, declared_names};
 use crate::analysis::PassCx;
 use crate::matchers::{
     binary, commuted, constant, fixed_shape, guard, is_f32, producer, reduce_axes, scalar,
@@ -161,18 +161,18 @@ impl Pattern for LayerNorm {
     }
     fn rewrite(&self, g: &mut Graph, _root: NodeId, m: Found) -> Result<(), GraphError> {
         let name = g.node(m.last.node).name.clone();
+        let base = base_name(g, m.last.node, "layernorm");
         let ty = g.value_type(m.last).clone();
         let n: usize = m.norm_shape.iter().product();
         let gamma = m.gamma.unwrap_or_else(|| vec![1.0; n]);
-        let scale = const_f32(g, &format!("{name}.scale"), &m.norm_shape, gamma);
-        let bias = m.beta.map(|b| const_f32(g, &format!("{name}.bias"), &m.norm_shape, b));
+        let scale = const_f32(g, &format!("{base}.scale"), &m.norm_shape, gamma);
+        let bias = m.beta.map(|b| const_f32(g, &format!("{base}.bias"), &m.norm_shape, b));
         let attrs = LayerNormAttrs { axis: m.axis, epsilon: m.epsilon };
-        let id = g.add_node(
-            Op::LayerNormalization(attrs),
-            name,
-            &[Some(m.x), Some(scale), bias],
-            vec![ty],
-        )?;
+        let mut operands = vec![Some(m.x), Some(scale)];
+        if bias.is_some() {
+            operands.push(bias);
+        }
+        let id = g.add_node(Op::LayerNormalization(attrs), name, &operands, vec![ty])?;
         g.replace_all_uses(m.last, g.result(id))?;
         erase_if_dead(g, m.last.node);
         Ok(())

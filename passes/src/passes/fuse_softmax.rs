@@ -56,13 +56,18 @@ impl Pattern for Softmax {
         let x = match sole_producer(g, z, |op| matches!(op, Op::Sub)) {
             Some(sub) => {
                 let (x, m) = binary(g, sub)?;
-                match producer(g, m, |op| matches!(op, Op::ReduceMax(_)) && keepdims(op)) {
-                    Some(max) => {
-                        guard(g.operand(max, 0)? == x && reduce_axes(g, max)? == axes)?;
-                        guard(g.users(m).len() == 1)?;
-                        x
-                    }
-                    None => z,
+                let max = producer(g, m, |op| matches!(op, Op::ReduceMax(_)) && keepdims(op));
+                // Strip the subtraction only when it is the max over the same axis (then it
+                // does not change the softmax); otherwise Softmax applies to x − m.
+                let strip = max.is_some_and(|max| {
+                    g.operand(max, 0) == Some(x)
+                        && reduce_axes(g, max).as_ref() == Some(&axes)
+                        && g.users(m).len() == 1
+                });
+                if strip {
+                    x
+                } else {
+                    z
                 }
             }
             None => z,

@@ -15,6 +15,16 @@ macro_rules! declared_names {
 }
 pub(crate) use declared_names;
 
+/// A name for constants derived from `node`: its name, or `fallback` when it has none.
+pub(crate) fn base_name(g: &Graph, node: qcc_ir::NodeId, fallback: &str) -> String {
+    let n = &g.node(node).name;
+    if n.is_empty() {
+        fallback.to_string()
+    } else {
+        n.clone()
+    }
+}
+
 /// Adds an f32 constant node.
 pub(crate) fn const_f32(g: &mut Graph, name: &str, shape: &[usize], data: Vec<f32>) -> Value {
     g.add_const(name.to_string(), Tensor::f32(shape, data))
