@@ -14,7 +14,8 @@ pub(crate) fn print(g: &Graph) -> String {
 
 /// Verifies `g` (`qcc_ir::verify::verify`); the error is the verifier's report.
 pub(crate) fn verify(g: &Graph) -> Result<(), String> {
-    g.topo_order().map(|_| ()).map_err(|e| e.to_string())
+    g.topo_order().map_err(|e| e.to_string())?;
+    qcc_ir::verify::verify(g).map_err(|e| e.to_string())
 }
 
 /// Shape and type inference (`qcc_ir::infer::infer_graph`).

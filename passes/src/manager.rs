@@ -318,7 +318,7 @@ impl PassManager {
                     actual: g.phase(),
                 });
             }
-            if self.options.print_ir_before.iter().any(|n| *n == name) {
+            if self.options.print_ir_before.contains(&name) {
                 self.print_ir(g, &format!("Before {name} (step {index})"))?;
             }
             let t = Instant::now();
@@ -330,7 +330,7 @@ impl PassManager {
             self.verify(g, &name, report)?;
             let print_after = self.options.print_ir_after_all
                 || (self.options.print_ir_after_change && changed.changed())
-                || self.options.print_ir_after.iter().any(|n| *n == name);
+                || self.options.print_ir_after.contains(&name);
             if print_after {
                 self.print_ir(g, &format!("After {name} (step {index}, {changed})"))?;
             }

@@ -261,28 +261,26 @@ impl Parser<'_> {
     fn item(&mut self) -> Result<PassSpec, PipelineError> {
         let name = self.ident("a pass name")?;
         let mut options = PassOptions::default();
-        if self.eat('{') {
-            if !self.eat('}') {
-                loop {
-                    let key_pos = {
-                        self.skip_ws();
-                        self.pos
-                    };
-                    let key = self.ident("an option name")?;
-                    if !self.eat('=') {
-                        return self.err(format!("expected `=` after option `{key}`"));
-                    }
-                    let v = self.value()?;
-                    if options.0.insert(key.clone(), v).is_some() {
-                        self.pos = key_pos;
-                        return self.err(format!("option `{key}` given twice"));
-                    }
-                    if self.eat('}') {
-                        break;
-                    }
-                    if !self.eat(',') {
-                        return self.err("expected `,` or `}`");
-                    }
+        if self.eat('{') && !self.eat('}') {
+            loop {
+                let key_pos = {
+                    self.skip_ws();
+                    self.pos
+                };
+                let key = self.ident("an option name")?;
+                if !self.eat('=') {
+                    return self.err(format!("expected `=` after option `{key}`"));
+                }
+                let v = self.value()?;
+                if options.0.insert(key.clone(), v).is_some() {
+                    self.pos = key_pos;
+                    return self.err(format!("option `{key}` given twice"));
+                }
+                if self.eat('}') {
+                    break;
+                }
+                if !self.eat(',') {
+                    return self.err("expected `,` or `}`");
                 }
             }
         }

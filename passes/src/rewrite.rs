@@ -67,7 +67,7 @@ impl RewriteSet {
         RewriteSet::default()
     }
     /// Adds a rule.
-    pub fn add(mut self, rule: impl DynPattern + 'static) -> RewriteSet {
+    pub fn with(mut self, rule: impl DynPattern + 'static) -> RewriteSet {
         self.push(Box::new(rule));
         self
     }
@@ -264,7 +264,7 @@ mod tests {
     #[test]
     fn converges_and_erases_dead_nodes() {
         let mut g = chain(Op::Relu, 5);
-        let rules = RewriteSet::new().add(DoubleRelu);
+        let rules = RewriteSet::new().with(DoubleRelu);
         let out = apply_greedily(&mut g, &rules, &GreedyConfig::default(), "t").unwrap();
         assert_eq!(out.stop, StopReason::Converged);
         assert_eq!(g.node_count(), 2, "input + one relu");
@@ -275,7 +275,7 @@ mod tests {
     #[test]
     fn no_match_is_not_an_error() {
         let mut g = chain(Op::Sigmoid, 3);
-        let rules = RewriteSet::new().add(DoubleRelu);
+        let rules = RewriteSet::new().with(DoubleRelu);
         let out = apply_greedily(&mut g, &rules, &GreedyConfig::default(), "t").unwrap();
         assert_eq!((out.stop, out.iterations, out.rewrites()), (StopReason::Converged, 1, 0));
         assert_eq!(g.node_count(), 4);
@@ -284,7 +284,7 @@ mod tests {
     #[test]
     fn limits_give_typed_stop_reasons() {
         let mut g = chain(Op::Identity, 1);
-        let rules = RewriteSet::new().add(Churn);
+        let rules = RewriteSet::new().with(Churn);
         let cfg = GreedyConfig { max_iterations: 3, ..GreedyConfig::default() };
         let out = apply_greedily(&mut g, &rules, &cfg, "t").unwrap();
         assert_eq!(out.stop, StopReason::IterationLimit);
@@ -317,7 +317,7 @@ mod tests {
                 Ok(())
             }
         }
-        let s = RewriteSet::new().add(B(1, "low")).add(B(5, "high")).add(B(1, "low2"));
+        let s = RewriteSet::new().with(B(1, "low")).with(B(5, "high")).with(B(1, "low2"));
         assert_eq!(s.names(), ["high", "low", "low2"]);
     }
 }

@@ -138,7 +138,7 @@ impl Pattern for DivToMul {
 impl Pass for FoldAttentionScale {
     declared_names!();
     fn run(&mut self, g: &mut Graph, cx: &mut PassCx) -> Result<Changed, PassError> {
-        let rules = RewriteSet::new().add(FoldIntoProjection).add(DivToMul);
+        let rules = RewriteSet::new().with(FoldIntoProjection).with(DivToMul);
         let out = apply_greedily(g, &rules, &GreedyConfig::default(), Self::NAME)?;
         cx.bump("fold-attention-scale.folded", out.rewrites() as u64);
         Ok(Changed::from(out.rewrites() > 0))

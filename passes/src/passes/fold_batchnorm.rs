@@ -175,7 +175,7 @@ impl Pattern for FoldBn {
 impl Pass for FoldBatchNorm {
     declared_names!();
     fn run(&mut self, g: &mut Graph, cx: &mut PassCx) -> Result<Changed, PassError> {
-        let rules = RewriteSet::new().add(FoldBn);
+        let rules = RewriteSet::new().with(FoldBn);
         let out = apply_greedily(g, &rules, &GreedyConfig::default(), Self::NAME)?;
         cx.bump("fold-batchnorm.folded", out.rewrites() as u64);
         Ok(Changed::from(out.rewrites() > 0))

@@ -99,7 +99,7 @@ impl Pattern for ConvAffine {
 impl Pass for FoldMulAddIntoConv {
     declared_names!();
     fn run(&mut self, g: &mut Graph, cx: &mut PassCx) -> Result<Changed, PassError> {
-        let rules = RewriteSet::new().add(ConvAffine);
+        let rules = RewriteSet::new().with(ConvAffine);
         let out = apply_greedily(g, &rules, &GreedyConfig::default(), Self::NAME)?;
         cx.bump("fold-mul-add-into-conv.folded", out.rewrites() as u64);
         Ok(Changed::from(out.rewrites() > 0))

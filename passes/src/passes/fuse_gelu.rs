@@ -130,7 +130,7 @@ impl Pattern for Gelu {
 impl Pass for FuseGelu {
     declared_names!();
     fn run(&mut self, g: &mut Graph, cx: &mut PassCx) -> Result<Changed, PassError> {
-        let rules = RewriteSet::new().add(Gelu);
+        let rules = RewriteSet::new().with(Gelu);
         let out = apply_greedily(g, &rules, &GreedyConfig::default(), Self::NAME)?;
         cx.bump("fuse-gelu.fused", out.rewrites() as u64);
         Ok(Changed::from(out.rewrites() > 0))

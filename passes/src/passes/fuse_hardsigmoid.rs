@@ -82,7 +82,7 @@ impl Pattern for HardSigmoid {
 impl Pass for FuseHardSigmoid {
     declared_names!();
     fn run(&mut self, g: &mut Graph, cx: &mut PassCx) -> Result<Changed, PassError> {
-        let rules = RewriteSet::new().add(HardSigmoid);
+        let rules = RewriteSet::new().with(HardSigmoid);
         let out = apply_greedily(g, &rules, &GreedyConfig::default(), Self::NAME)?;
         cx.bump("fuse-hardsigmoid.fused", out.rewrites() as u64);
         Ok(Changed::from(out.rewrites() > 0))

@@ -71,7 +71,7 @@ impl Pattern for HardSwish {
 impl Pass for FuseHardSwish {
     declared_names!();
     fn run(&mut self, g: &mut Graph, cx: &mut PassCx) -> Result<Changed, PassError> {
-        let rules = RewriteSet::new().add(HardSwish);
+        let rules = RewriteSet::new().with(HardSwish);
         let out = apply_greedily(g, &rules, &GreedyConfig::default(), Self::NAME)?;
         cx.bump("fuse-hardswish.fused", out.rewrites() as u64);
         Ok(Changed::from(out.rewrites() > 0))

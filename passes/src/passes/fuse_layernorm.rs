@@ -182,7 +182,7 @@ impl Pattern for LayerNorm {
 impl Pass for FuseLayerNorm {
     declared_names!();
     fn run(&mut self, g: &mut Graph, cx: &mut PassCx) -> Result<Changed, PassError> {
-        let rules = RewriteSet::new().add(LayerNorm);
+        let rules = RewriteSet::new().with(LayerNorm);
         let out = apply_greedily(g, &rules, &GreedyConfig::default(), Self::NAME)?;
         cx.bump("fuse-layernorm.fused", out.rewrites() as u64);
         Ok(Changed::from(out.rewrites() > 0))

@@ -87,7 +87,7 @@ impl Pattern for Softmax {
 impl Pass for FuseSoftmax {
     declared_names!();
     fn run(&mut self, g: &mut Graph, cx: &mut PassCx) -> Result<Changed, PassError> {
-        let rules = RewriteSet::new().add(Softmax);
+        let rules = RewriteSet::new().with(Softmax);
         let out = apply_greedily(g, &rules, &GreedyConfig::default(), Self::NAME)?;
         cx.bump("fuse-softmax.fused", out.rewrites() as u64);
         Ok(Changed::from(out.rewrites() > 0))

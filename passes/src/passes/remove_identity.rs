@@ -76,7 +76,7 @@ impl Pattern for NoOp {
 impl Pass for RemoveIdentity {
     declared_names!();
     fn run(&mut self, g: &mut Graph, cx: &mut PassCx) -> Result<Changed, PassError> {
-        let rules = RewriteSet::new().add(NoOp);
+        let rules = RewriteSet::new().with(NoOp);
         let out = apply_greedily(g, &rules, &GreedyConfig::default(), Self::NAME)?;
         cx.bump("remove-identity.removed", out.rewrites() as u64);
         Ok(Changed::from(out.rewrites() > 0))
