@@ -106,14 +106,14 @@ impl RunReport {
         let _ = writeln!(s, "===-------------------------------------------------------===");
         let _ = writeln!(s, "                   Pass execution timing report");
         let _ = writeln!(s, "===-------------------------------------------------------===");
-        let _ = writeln!(s, "  Total execution time: {:.4} s", self.total.as_secs_f64());
+        let _ = writeln!(s, "  Total execution time: {:.3} ms", self.total.as_secs_f64() * 1e3);
         let _ = writeln!(s);
-        let _ = writeln!(s, "  {:>10}  {:>6}  {:>13}  {:<9}  pass", "wall (s)", "%", "nodes", "");
+        let _ = writeln!(s, "  {:>10}  {:>6}  {:>13}  {:<9}  pass", "wall (ms)", "%", "nodes", "");
         let row = |s: &mut String, t: Duration, nodes: String, what: &str, name: &str| {
             let _ = writeln!(
                 s,
-                "  {:>10.4}  {:>5.1}%  {:>13}  {:<9}  {}",
-                t.as_secs_f64(),
+                "  {:>10.3}  {:>5.1}%  {:>13}  {:<9}  {}",
+                t.as_secs_f64() * 1e3,
                 100.0 * t.as_secs_f64() / total,
                 nodes,
                 what,

@@ -1,11 +1,17 @@
-//! Helpers for testing passes and pipelines by snapshot.
+//! Helpers for testing passes and pipelines by snapshot: parse a `.qir` string, run a
+//! pipeline (verifying after each pass), print the result, and compare with `insta`:
 //!
-//! ```text
-//! #[test]
-//! fn my_pipeline() {
-//!     let out = qcc_passes::testing::run_pipeline_str(include_str!("in.qir"), "canonicalize");
-//!     insta::assert_snapshot!(out);
+//! ```
+//! let out = qcc_passes::testing::run_pipeline_str(
+//!     "graph @g {\n input %x: f32[2]\n %0 = Identity(%x) : f32[2]\n output \"y\" = %0\n}",
+//!     "remove-identity,dce",
+//! );
+//! insta::assert_snapshot!(out, @r#"
+//! graph @g phase=imported {
+//!   input %x: f32[2]
+//!   output "y" = %x
 //! }
+//! "#);
 //! ```
 
 use crate::manager::{PassManager, PassManagerOptions, SharedSink};
