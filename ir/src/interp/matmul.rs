@@ -287,7 +287,7 @@ mod tests {
         let b = Tensor::f32(&[2, 3], vec![7., 9., 11., 8., 10., 12.]); // transposed [3,2]
         let c = Tensor::f32(&[2], vec![1., -1.]);
         let at = GemmAttrs { alpha: 2.0, beta: 3.0, trans_a: true, trans_b: true };
-        let r = ev1(&Op::Gemm(at), &[&a, &b, &c]);
+        let r = ev1(&Op::Gemm(at.clone()), &[&a, &b, &c]);
         assert_eq!(r.as_f32().unwrap(), &[119., 125., 281., 305.]);
         let bad = Tensor::f32(&[3], vec![0.; 3]);
         assert!(ev(&Op::Gemm(at), &[&a, &b, &bad]).is_err());
