@@ -24,7 +24,7 @@ mod shape;
 use crate::graph::{Graph, GraphError};
 use crate::ops::Op;
 use crate::tensor::Tensor;
-use crate::types::{Dim, Shape, TensorType};
+use crate::types::{Shape, TensorType};
 
 /// A type inference failure: the op (and, from [`infer_graph`], the node) and what is wrong.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
