@@ -544,7 +544,25 @@ fn listing(g: &Graph, notes: &BTreeMap<NodeId, Vec<String>>) -> String {
     for id in order {
         let n = g.node(id);
         let tys: Vec<String> = n.results.iter().map(|t| t.to_string()).collect();
-        s.push_str(&format!("  {} = {} : {}\n", node_label(g, id), n.op.name(), tys.join(", ")));
+        let operands: Vec<String> = g
+            .operands(id)
+            .iter()
+            .map(|v| match v {
+                Some(v) if g.contains(v.node) && g.node(v.node).results.len() > 1 => {
+                    format!("{}#{}", node_label(g, v.node), v.index)
+                }
+                Some(v) if g.contains(v.node) => node_label(g, v.node),
+                Some(_) => "<missing>".to_string(),
+                None => "_".to_string(),
+            })
+            .collect();
+        s.push_str(&format!(
+            "  {} = {}({}) : {}\n",
+            node_label(g, id),
+            n.op.name(),
+            operands.join(", "),
+            tys.join(", ")
+        ));
         for m in notes.get(&id).into_iter().flatten() {
             s.push_str(&format!("    ^ error: {m}\n"));
         }

@@ -346,7 +346,7 @@ fn quotient(num: &[Dim], den: &[Dim]) -> Quotient {
     if df == 0 {
         return if nf == 0 { Quotient::Unknown } else { Quotient::Mismatch };
     }
-    if nf % df != 0 {
+    if !nf.is_multiple_of(df) {
         Quotient::Mismatch
     } else {
         Quotient::Exact(nf / df)

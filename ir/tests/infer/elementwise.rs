@@ -51,7 +51,7 @@ fn where_and_variadic_max() {
 #[test]
 fn unary_ops_keep_the_type_and_check_floats() {
     let q = ty("i8[4]").with_quant(Quant::tensor(0.5, 3));
-    assert_eq!(infer1(Op::Relu, &[q.clone()], &[]), q);
+    assert_eq!(infer1(Op::Relu, std::slice::from_ref(&q), &[]), q);
     assert_eq!(
         infer1(Op::LeakyRelu(AlphaAttrs { alpha: 0.1 }), &[ty("f32[N]")], &[]),
         ty("f32[N]")
