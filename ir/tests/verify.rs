@@ -440,3 +440,18 @@ fn lowered_forbids_onnx_quant_ops_and_symbolic_shapes() {
     assert_reported(&g, "ONNX-form quantized op QuantizeLinear", Some(ql.node));
     assert_reported(&g, "not fully known", Some(x.node));
 }
+
+#[test]
+fn listing_shows_errors_of_nodes_the_printer_leaves_out() {
+    // A non-Input node listed as a graph input: the plain listing is used.
+    let (mut g, r) = simple();
+    g.set_input_order(vec![r.node]);
+    let e = errors(&g);
+    let text = e.to_string();
+    assert!(text.contains("relu") && text.contains("is not an Input node"), "{text}");
+    // An Input node missing from the graph inputs: its error is listed on top.
+    let (mut g, _) = simple();
+    g.add_node(Op::Input, "stray", &[], vec![f32t(&[1])]).unwrap();
+    let text = errors(&g).to_string();
+    assert!(text.contains("%stray") && text.contains("not among the graph inputs"), "{text}");
+}

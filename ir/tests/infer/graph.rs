@@ -92,3 +92,31 @@ fn a_cycle_is_an_error() {
     let e = qcc_ir::infer::infer_graph(&mut g).unwrap_err();
     assert!(e.to_string().contains("cycle"), "{e}");
 }
+
+#[test]
+fn the_hand_built_models_infer_to_their_declared_types() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/models");
+    for name in ["mlp_tiny.qir", "convnet_tiny.qir"] {
+        let text = std::fs::read_to_string(dir.join(name)).expect("model text");
+        let declared = qcc_ir::parse::parse(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let mut g = declared.clone();
+        for id in g.node_ids() {
+            if !matches!(g.node(id).op, Op::Input | Op::Constant(_)) {
+                for t in &mut g.node_mut(id).results {
+                    *t = unknown(t.dtype);
+                }
+            }
+        }
+        qcc_ir::infer::infer_graph(&mut g).unwrap_or_else(|e| panic!("{name}: {e}"));
+        for id in g.node_ids() {
+            assert_eq!(
+                g.node(id).results,
+                declared.node(id).results,
+                "{name}: {}",
+                g.node(id).name
+            );
+        }
+        g.advance_phase(qcc_ir::Phase::Typed).unwrap();
+        qcc_ir::verify::verify(&g).unwrap_or_else(|e| panic!("{name}:\n{e}"));
+    }
+}
