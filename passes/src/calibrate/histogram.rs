@@ -22,7 +22,14 @@ impl Histogram {
     /// An empty histogram with `bins` bins (even, ≥ 2).
     pub fn new(bins: usize) -> Histogram {
         assert!(bins >= 2 && bins % 2 == 0, "histogram bins must be even and ≥ 2");
-        Histogram { counts: vec![0; bins], origin: 0.0, width: 0.0, min: f32::INFINITY, max: f32::NEG_INFINITY, total: 0 }
+        Histogram {
+            counts: vec![0; bins],
+            origin: 0.0,
+            width: 0.0,
+            min: f32::INFINITY,
+            max: f32::NEG_INFINITY,
+            total: 0,
+        }
     }
 
     /// Smallest value seen.
@@ -143,7 +150,8 @@ impl Histogram {
         // error is at most one of our bins, far below a quantization step).
         for (i, &c) in other.counts.iter().enumerate() {
             if c > 0 {
-                let centre = (other.origin + (i as f64 + 0.5) * other.width).clamp(self.min as f64, self.max as f64);
+                let centre = (other.origin + (i as f64 + 0.5) * other.width)
+                    .clamp(self.min as f64, self.max as f64);
                 let j = self.bin_of(centre);
                 self.counts[j] += c;
             }

@@ -69,7 +69,10 @@ pub type Ranges = BTreeMap<Value, (f32, f32)>;
 impl Calibration {
     /// Ranges for every observed value with `method` for a quantizer with `levels` steps.
     pub fn ranges(&self, method: RangeMethod, levels: usize) -> Ranges {
-        self.stats.iter().map(|(&v, s)| (v, choose_range(method, &s.hist, s.moving_average(), levels))).collect()
+        self.stats
+            .iter()
+            .map(|(&v, s)| (v, choose_range(method, &s.hist, s.moving_average(), levels)))
+            .collect()
     }
 }
 
@@ -82,7 +85,9 @@ pub fn calibrate(
     bins: usize,
     on_sample: &(dyn Fn() + Sync),
 ) -> Result<Calibration, InterpError> {
-    let wanted = |v: Value, t: &Tensor| t.dtype == DType::F32 && !matches!(g.node(v.node).op, Op::Constant(_));
+    let wanted = |v: Value, t: &Tensor| {
+        t.dtype == DType::F32 && !matches!(g.node(v.node).op, Op::Constant(_))
+    };
     let partial = samples
         .par_iter()
         .try_fold(BTreeMap::<Value, TensorStats>::new, |mut acc, inputs| {

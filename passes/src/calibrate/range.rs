@@ -30,7 +30,12 @@ fn with_zero(lo: f32, hi: f32) -> (f32, f32) {
 }
 
 /// The range chosen by `method` for a quantizer with `levels` steps (256 for 8 bits).
-pub fn choose_range(method: RangeMethod, h: &Histogram, avg_minmax: (f32, f32), levels: usize) -> (f32, f32) {
+pub fn choose_range(
+    method: RangeMethod,
+    h: &Histogram,
+    avg_minmax: (f32, f32),
+    levels: usize,
+) -> (f32, f32) {
     if h.total() == 0 {
         return (0.0, 0.0);
     }
@@ -89,7 +94,8 @@ pub fn entropy_range(h: &Histogram, levels: usize) -> (f32, f32) {
         for j in 0..target {
             let start = j * i / target;
             let end = ((j + 1) * i / target).max(start + 1);
-            let mass: f64 = p_full[start..end].iter().sum::<f64>() + if end == i { outliers } else { 0.0 };
+            let mass: f64 =
+                p_full[start..end].iter().sum::<f64>() + if end == i { outliers } else { 0.0 };
             let nonzero = p[start..end].iter().filter(|&&x| x > 0.0).count();
             if nonzero > 0 {
                 for k in start..end {
@@ -175,7 +181,8 @@ mod tests {
     fn minmax_keeps_outliers_and_clipping_methods_drop_them() {
         let h = gaussian_with_outliers();
         assert_eq!(choose_range(RangeMethod::MinMax, &h, (0.0, 0.0), 256), (-35.0, 50.0));
-        let (plo, phi) = choose_range(RangeMethod::Percentile { percentile: 99.99 }, &h, (0.0, 0.0), 256);
+        let (plo, phi) =
+            choose_range(RangeMethod::Percentile { percentile: 99.99 }, &h, (0.0, 0.0), 256);
         assert!(phi < 10.0 && plo > -10.0, "percentile {plo} {phi}");
         let (elo, ehi) = entropy_range(&h, 256);
         assert!(ehi < 20.0 && elo > -20.0 && ehi > 1.0, "entropy {elo} {ehi}");

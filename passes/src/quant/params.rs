@@ -64,7 +64,11 @@ pub enum Granularity {
 
 /// Quantizes a float weight symmetrically to `dtype` (i8 or i4) with the given granularity;
 /// returns the integer tensor and its parameters.
-pub fn quantize_weight(w: &Tensor, dtype: DType, granularity: Granularity) -> Result<(Tensor, Quant), String> {
+pub fn quantize_weight(
+    w: &Tensor,
+    dtype: DType,
+    granularity: Granularity,
+) -> Result<(Tensor, Quant), String> {
     let data = w.as_f32().map_err(|e| e.to_string())?;
     let (_, qmax) = qmath::qrange(dtype);
     let (qlo, qhi) = (-qmax, qmax); // symmetric: −127..127 for i8, −7..7 for i4
@@ -88,7 +92,8 @@ pub fn quantize_weight(w: &Tensor, dtype: DType, granularity: Granularity) -> Re
                 amax[ch] = amax[ch].max(x.abs());
             }
             let scales: Vec<f32> = amax.iter().map(|&a| sym_scale(a, qmax)).collect();
-            let v = data.iter().enumerate().map(|(i, &x)| q_of(x, scales[(i / inner) % c])).collect();
+            let v =
+                data.iter().enumerate().map(|(i, &x)| q_of(x, scales[(i / inner) % c])).collect();
             (v, Quant::Axis { axis, scales, zero_points: vec![0; c] })
         }
         Granularity::Group { axis, size } => {
@@ -117,7 +122,8 @@ pub fn quantize_weight(w: &Tensor, dtype: DType, granularity: Granularity) -> Re
             (v, Quant::Block { axis, block: size, scales, zero_points: vec![0; n] })
         }
     };
-    let t = Tensor::from_i64_saturating(dtype, shape.clone(), &values).map_err(|e| e.to_string())?;
+    let t =
+        Tensor::from_i64_saturating(dtype, shape.clone(), &values).map_err(|e| e.to_string())?;
     Ok((t, quant))
 }
 
@@ -129,11 +135,17 @@ pub fn quantize_bias(b: &Tensor, s_in: f32, s_w: &[f32]) -> Result<(Tensor, Quan
     } else if s_w.len() == data.len() {
         s_w.iter().map(|&s| s_in * s).collect()
     } else {
-        return Err(format!("bias has {} elements but the weight has {} scales", data.len(), s_w.len()));
+        return Err(format!(
+            "bias has {} elements but the weight has {} scales",
+            data.len(),
+            s_w.len()
+        ));
     };
     let (lo, hi) = qmath::qrange(DType::I32);
-    let v: Vec<i64> = data.iter().zip(&scales).map(|(&x, &s)| qmath::quantize(x, s, 0, lo, hi) as i64).collect();
-    let t = Tensor::from_i64_saturating(DType::I32, b.shape.clone(), &v).map_err(|e| e.to_string())?;
+    let v: Vec<i64> =
+        data.iter().zip(&scales).map(|(&x, &s)| qmath::quantize(x, s, 0, lo, hi) as i64).collect();
+    let t =
+        Tensor::from_i64_saturating(DType::I32, b.shape.clone(), &v).map_err(|e| e.to_string())?;
     let q = if s_w.len() == 1 {
         Quant::Tensor { scale: scales.first().copied().unwrap_or(1.0), zero_point: 0 }
     } else {
@@ -152,21 +164,34 @@ mod tests {
         let q = activation_params(0.5, 2.55, DType::U8);
         assert_eq!(q, Quant::Tensor { scale: 2.55 / 255.0, zero_point: 0 });
         // [-1, 1]: scale 2/255; zp = 1/scale = 127.49999 in f32 → 127.
-        let Quant::Tensor { scale, zero_point } = activation_params(-1.0, 1.0, DType::U8) else { panic!() };
+        let Quant::Tensor { scale, zero_point } = activation_params(-1.0, 1.0, DType::U8) else {
+            panic!()
+        };
         assert_eq!((scale, zero_point), (2.0 / 255.0, 127));
         // i8: zp = -128 - lo/scale = -128 + 127.49999 = -0.50001 → -1.
-        let Quant::Tensor { zero_point, .. } = activation_params(-1.0, 1.0, DType::I8) else { panic!() };
+        let Quant::Tensor { zero_point, .. } = activation_params(-1.0, 1.0, DType::I8) else {
+            panic!()
+        };
         assert_eq!(zero_point, -1);
         // Degenerate ranges still give valid parameters.
-        assert_eq!(activation_params(0.0, 0.0, DType::U8), Quant::Tensor { scale: 1.0, zero_point: 0 });
-        assert_eq!(activation_params(-4.0, 2.0, DType::I16), Quant::Tensor { scale: 4.0 / 32767.0, zero_point: 0 });
+        assert_eq!(
+            activation_params(0.0, 0.0, DType::U8),
+            Quant::Tensor { scale: 1.0, zero_point: 0 }
+        );
+        assert_eq!(
+            activation_params(-4.0, 2.0, DType::I16),
+            Quant::Tensor { scale: 4.0 / 32767.0, zero_point: 0 }
+        );
     }
 
     #[test]
     fn per_channel_weights_are_symmetric() {
         let w = Tensor::f32(&[2, 3], vec![1.0, -0.5, 0.25, 0.0, 0.0, 0.0]);
         let (q, p) = quantize_weight(&w, DType::I8, Granularity::Channel { axis: 0 }).unwrap();
-        assert_eq!(p, Quant::Axis { axis: 0, scales: vec![1.0 / 127.0, 1.0], zero_points: vec![0, 0] });
+        assert_eq!(
+            p,
+            Quant::Axis { axis: 0, scales: vec![1.0 / 127.0, 1.0], zero_points: vec![0, 0] }
+        );
         // 0.25·127 = 31.75 → 32; -0.5·127 = -63.5 → -64 (half to even).
         assert_eq!(q, Tensor::i8(&[2, 3], vec![127, -64, 32, 0, 0, 0]));
     }
@@ -174,8 +199,12 @@ mod tests {
     #[test]
     fn int4_groups_along_an_axis() {
         let w = Tensor::f32(&[4, 1], vec![7.0, 3.5, 0.7, -0.35]);
-        let (q, p) = quantize_weight(&w, DType::I4, Granularity::Group { axis: 0, size: 2 }).unwrap();
-        assert_eq!(p, Quant::Block { axis: 0, block: 2, scales: vec![1.0, 0.1], zero_points: vec![0, 0] });
+        let (q, p) =
+            quantize_weight(&w, DType::I4, Granularity::Group { axis: 0, size: 2 }).unwrap();
+        assert_eq!(
+            p,
+            Quant::Block { axis: 0, block: 2, scales: vec![1.0, 0.1], zero_points: vec![0, 0] }
+        );
         assert_eq!(q.dtype, DType::I4);
         assert_eq!(q.to_i64_vec().unwrap(), vec![7, 4, 7, -4]);
     }
