@@ -19,13 +19,13 @@ pub(crate) fn verify(g: &Graph) -> Result<(), String> {
 }
 
 /// Shape and type inference (`qcc_ir::infer::infer_graph`).
-pub(crate) fn infer_graph(_g: &mut Graph) -> Result<(), String> {
-    Err("type inference is not available yet".into())
+pub(crate) fn infer_graph(g: &mut Graph) -> Result<(), String> {
+    qcc_ir::infer::infer_graph(g).map_err(|e| e.to_string())
 }
 
 /// Constant folding (`qcc_ir::fold::fold_constants`): the number of nodes folded.
-pub(crate) fn fold_constants(_g: &mut Graph) -> Result<usize, String> {
-    Err("constant folding is not available yet".into())
+pub(crate) fn fold_constants(g: &mut Graph) -> Result<usize, String> {
+    qcc_ir::fold::fold_constants(g).map_err(|e| e.to_string())
 }
 
 /// Parses the text form (`qcc_ir::parse::parse`).
