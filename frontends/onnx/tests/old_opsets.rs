@@ -183,3 +183,54 @@ fn old_forms_are_rewritten_to_constant_operands() {
     assert_eq!(g.const_value(ops[1].expect("min")).expect("const").as_f32().expect("f32"), &[-1.0]);
     assert!(ops[2].is_none(), "no max: a missing optional operand");
 }
+
+#[test]
+fn resize_18_axes_become_full_rank_operands() {
+    let x = Tensor::f32(&[1, 1, 1, 2], vec![1.0, 2.0]);
+    let scales = Tensor::f32(&[1], vec![2.0]);
+    // Resize(X, roi="", scales) with axes=[3]: an empty roi name is a missing operand.
+    let outs: Vec<String> = vec!["y0".into()];
+    let m = ModelProto {
+        ir_version: Some(8),
+        opset_import: vec![OperatorSetIdProto { domain: Some(String::new()), version: Some(18) }],
+        graph: Some(GraphProto {
+            name: Some("r".into()),
+            node: vec![NodeProto {
+                op_type: Some("Resize".into()),
+                name: Some("n".into()),
+                input: vec!["x".into(), String::new(), "scales".into()],
+                output: outs.clone(),
+                attribute: vec![ints("axes", &[-1])],
+                ..Default::default()
+            }],
+            initializer: vec![tensor_to_proto("scales", &scales)],
+            input: vec![ValueInfoProto {
+                name: Some("x".into()),
+                r#type: Some(TypeProto {
+                    value: Some(type_proto::Value::TensorType(type_proto::Tensor {
+                        elem_type: Some(1),
+                        shape: Some(qcc_onnx::proto::TensorShapeProto {
+                            dim: [1i64, 1, 1, 2]
+                                .iter()
+                                .map(|&d| qcc_onnx::proto::tensor_shape_proto::Dimension {
+                                    value: Some(
+                                        qcc_onnx::proto::tensor_shape_proto::dimension::Value::DimValue(d),
+                                    ),
+                                    ..Default::default()
+                                })
+                                .collect(),
+                        }),
+                    })),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }],
+            output: vec![vi("y0", 1)],
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let g = import_bytes(&m.encode_to_vec(), &ImportOptions::default()).expect("imports");
+    let y = qcc_ir::interp::run(&g, &[x]).expect("runs");
+    close(&y[0], &[1, 1, 1, 4], &[1.0, 1.0, 2.0, 2.0]);
+}
