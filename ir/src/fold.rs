@@ -36,7 +36,12 @@ pub enum FoldError {
 }
 
 /// An evaluator of one node: `(op, operand types, operands, declared result types)` → results.
-pub type Evaluator<'a> = dyn FnMut(&Op, &[Option<&TensorType>], &[Option<&Tensor>], &[TensorType]) -> Result<Vec<Tensor>, String>
+pub type Evaluator<'a> = dyn FnMut(
+        &Op,
+        &[Option<&TensorType>],
+        &[Option<&Tensor>],
+        &[TensorType],
+    ) -> Result<Vec<Tensor>, String>
     + 'a;
 
 /// Folds constants with the reference interpreter. Returns the number of nodes folded.
