@@ -184,6 +184,13 @@ pub fn infer_node(
 
 fn dispatch(cx: &Ctx<'_>) -> R<Vec<TensorType>> {
     use Op::*;
+    let sig = cx.op.signature();
+    if !sig.accepts_arity(cx.types.len()) {
+        return Err(format!("takes {} operands, got {}", sig.operands_text(), cx.types.len()));
+    }
+    if let Some(i) = (0..cx.types.len()).find(|&i| sig.is_required(i) && cx.types[i].is_none()) {
+        return Err(format!("required {} is missing", operand_label(cx.op, i)));
+    }
     let one = |t: R<TensorType>| t.map(|t| vec![t]);
     match cx.op {
         Input | Constant(_) => match cx.declared.first() {

@@ -83,3 +83,13 @@ pub fn ints(v: &[i64]) -> Tensor {
 pub fn ints_ty(v: &[i64]) -> TensorType {
     TensorType::fixed(DType::I64, &[v.len()])
 }
+
+#[test]
+fn operand_counts_and_required_slots_are_checked() {
+    let e = infer(Op::Relu, &[ty("f32[2]"), ty("f32[2]")], &[]).unwrap_err();
+    assert!(e.message.contains("takes 1 operands, got 2"), "{e}");
+    let e = infer_opt(Op::Where, &[Some(ty("bool[2]")), None, Some(ty("f32[2]"))], &[], &[])
+        .unwrap_err();
+    assert!(e.message.contains("required operand 1 (x) is missing"), "{e}");
+    assert!(infer(Op::Concat(qcc_ir::ops::AxisAttrs { axis: 0 }), &[], &[]).is_err());
+}
