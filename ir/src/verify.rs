@@ -138,8 +138,14 @@ impl Verifier<'_> {
             // Kahn's algorithm over the operand lists to find a node left on a cycle.
             let g = self.g;
             let ids = g.node_ids();
-            let mut indeg: HashMap<NodeId, usize> =
-                ids.iter().map(|&n| (n, g.operand_values(n).len())).collect();
+            let mut indeg: HashMap<NodeId, usize> = ids.iter().map(|&n| (n, 0)).collect();
+            for &n in &ids {
+                for r in g.results(n) {
+                    for (u, _) in g.users(r) {
+                        *indeg.entry(u).or_default() += 1;
+                    }
+                }
+            }
             let mut ready: Vec<NodeId> = ids.iter().copied().filter(|n| indeg[n] == 0).collect();
             while let Some(n) = ready.pop() {
                 for r in g.results(n) {
@@ -352,7 +358,7 @@ impl Verifier<'_> {
             slots = (0..node.arity).collect();
         }
         for slot in slots {
-            if let Some(v) = g.operand(id, slot) {
+            if let Some(v) = g.operand(id, slot).filter(|&v| value_exists(g, v)) {
                 let t = g.value_type(v);
                 if t.quant.is_none() {
                     self.err(
@@ -466,12 +472,12 @@ pub fn quant_problems(t: &TensorType) -> Vec<String> {
                 if *axis >= d.len() {
                     out.push(format!("quantization axis {axis} is not < rank {}", d.len()));
                 } else if let Some(f) = Shape(Some(d.to_vec())).as_fixed() {
-                    let want: usize = f
+                    let want = f
                         .iter()
                         .enumerate()
                         .map(|(i, &e)| if i == *axis { e.div_ceil(*block) } else { e })
-                        .product();
-                    if want != scales.len() {
+                        .try_fold(1usize, |a, e| a.checked_mul(e));
+                    if let Some(want) = want.filter(|&w| w != scales.len()) {
                         out.push(format!(
                             "blocks of {block} on axis {axis} of {} need {want} scales, got {}",
                             t.shape,

@@ -161,8 +161,8 @@ pub(super) fn infer(cx: &Ctx<'_>) -> R<TensorType> {
                 return Err(format!("mode must be DCR or CRD, got `{}`", a.mode));
             }
             let b = a.blocksize;
-            if b == 0 {
-                return Err("blocksize must be ≥ 1".into());
+            if b == 0 || b.checked_mul(b).is_none() {
+                return Err(format!("blocksize {b} is out of range"));
             }
             cx.expect_rank(0, 4)?;
             let Some(d) = x.shape.dims() else {
@@ -538,13 +538,14 @@ fn slice_extent(d: &Dim, start: i64, end: i64, step: i64) -> R<Dim> {
             || (step == -1 && start == -1 && end <= i32::MIN as i64);
         return Ok(if whole { d.clone() } else { unknown() });
     };
-    let n = *n as i64;
-    let (mut s, mut e) = (start, end);
+    // i128 throughout: starts/ends are often ±i64::MAX and steps may be i64::MIN.
+    let n = *n as i128;
+    let (mut s, mut e, step) = (start as i128, end as i128, step as i128);
     if s < 0 {
-        s = s.saturating_add(n);
+        s += n;
     }
     if e < 0 {
-        e = e.saturating_add(n);
+        e += n;
     }
     let len = if step > 0 {
         let (s, e) = (s.clamp(0, n), e.clamp(0, n));
@@ -556,7 +557,7 @@ fn slice_extent(d: &Dim, start: i64, end: i64, step: i64) -> R<Dim> {
     } else {
         let (s, e) = (s.clamp(0, n - 1), e.clamp(-1, n - 1));
         if s > e {
-            (s - e + (-step) - 1) / (-step)
+            (s - e - step - 1) / -step
         } else {
             0
         }
@@ -660,16 +661,18 @@ fn pad(cx: &Ctx<'_>) -> R<TensorType> {
     let mut out = d.to_vec();
     for (i, &a) in axes.iter().enumerate() {
         let ax = dims::axis(a, r)?;
-        let delta = pads[i] + pads[axes.len() + i];
+        let delta = pads[i] as i128 + pads[axes.len() + i] as i128;
         out[ax] = match &d[ax] {
             Dim::Fixed(n) => {
-                let e = *n as i64 + delta;
+                let e = *n as i128 + delta;
                 if e < 0 {
                     return Err(format!(
                         "pads {pads:?} remove more than the extent {n} of axis {ax}"
                     ));
                 }
-                Dim::Fixed(e as usize)
+                Dim::Fixed(
+                    usize::try_from(e).map_err(|_| format!("pads {pads:?} overflow axis {ax}"))?,
+                )
             }
             s if delta == 0 => s.clone(),
             _ => unknown(),
