@@ -202,6 +202,13 @@ pub(super) fn carry(
     shape: Shape,
     map: impl Fn(usize) -> Option<usize>,
 ) -> R<TensorType> {
+    if let (Some(q), Some(r)) = (&x.quant, x.shape.rank()) {
+        if let Quant::Axis { axis, .. } | Quant::Block { axis, .. } = q {
+            if *axis >= r {
+                return Err(format!("quantization axis {axis} is out of range for rank {r}"));
+            }
+        }
+    }
     let quant = match &x.quant {
         None => None,
         Some(q @ Quant::Tensor { .. }) => Some(q.clone()),

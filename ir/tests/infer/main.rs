@@ -6,6 +6,7 @@ mod graph;
 mod linalg;
 mod quant;
 mod reduce;
+mod robust;
 mod shape;
 
 use qcc_ir::infer::{infer_node, InferError};
