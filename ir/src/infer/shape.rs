@@ -202,11 +202,11 @@ pub(super) fn carry(
     shape: Shape,
     map: impl Fn(usize) -> Option<usize>,
 ) -> R<TensorType> {
-    if let (Some(q), Some(r)) = (&x.quant, x.shape.rank()) {
-        if let Quant::Axis { axis, .. } | Quant::Block { axis, .. } = q {
-            if *axis >= r {
-                return Err(format!("quantization axis {axis} is out of range for rank {r}"));
-            }
+    if let (Some(Quant::Axis { axis, .. } | Quant::Block { axis, .. }), Some(r)) =
+        (&x.quant, x.shape.rank())
+    {
+        if *axis >= r {
+            return Err(format!("quantization axis {axis} is out of range for rank {r}"));
         }
     }
     let quant = match &x.quant {
