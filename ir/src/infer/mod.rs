@@ -12,11 +12,14 @@
 //! quantization and infer only the shape; Custom returns its declared types unchanged.
 //!
 //! The rules are split by op family: [`dims`] (symbolic dimension arithmetic), `elementwise`,
-//! `linalg` (conv, pool, gemm, matmul), `reduce`, `shape` (data movement) and `quant`.
+//! `linalg` (conv, pool, gemm, matmul), `reduce`, `shape`, `movement` (concat, split, slice,
+//! pad, resize), `carry` (quantization through data movement) and `quant`.
 
+mod carry;
 pub mod dims;
 mod elementwise;
 mod linalg;
+mod movement;
 mod quant;
 mod reduce;
 mod shape;
@@ -250,7 +253,7 @@ fn dispatch(cx: &Ctx<'_>) -> R<Vec<TensorType>> {
         | Cast(_) => one(elementwise::infer(cx)),
         ReduceMean(_) | ReduceSum(_) | ReduceMax(_) | ReduceMin(_) | ReduceProd(_)
         | ReduceSumSquare(_) | ArgMax(_) | ArgMin(_) => one(reduce::infer(cx)),
-        Split(_) => shape::split(cx),
+        Split(_) => movement::split(cx),
         Reshape(_) | Flatten(_) | Transpose(_) | Concat(_) | Slice | Gather(_)
         | GatherElements(_) | Squeeze | Unsqueeze | Expand | Tile | Pad(_) | Resize(_)
         | Shape(_) | Size | ConstantOfShape(_) | Range | DepthToSpace(_) => one(shape::infer(cx)),
