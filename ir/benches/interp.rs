@@ -71,6 +71,7 @@ struct Builder {
 }
 
 impl Builder {
+    #[allow(clippy::too_many_arguments)]
     fn conv(
         &mut self,
         x: Value,

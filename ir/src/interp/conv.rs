@@ -561,9 +561,9 @@ fn col2im(col: &[f32], mg: usize, sp: &Spatial, out: &mut [f32]) {
                             }
                             let orow = (od as usize * yh + oh as usize) * yw;
                             let crow = &crow[(i0 * xh + i1) * xw..];
-                            for i2 in lo..hi {
+                            for (i2, &cv) in crow.iter().enumerate().take(hi).skip(lo) {
                                 let ow = i2 * sp.st[2] + kw * sp.di[2] - sp.pb[2];
-                                o[orow + ow] += crow[i2];
+                                o[orow + ow] += cv;
                             }
                         }
                     }

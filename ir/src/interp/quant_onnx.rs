@@ -163,6 +163,7 @@ fn per_channel(v: Vec<f32>, m: usize, what: &str) -> R<Vec<f32>> {
 }
 
 /// Requantizes i32 accumulators laid out [outer, m, inner] with per-channel multipliers.
+#[allow(clippy::too_many_arguments)]
 fn requant_acc(
     acc: &[i32],
     shape: Vec<usize>,

@@ -147,6 +147,7 @@ pub(crate) fn clip(a: &Args<'_>) -> R<Tensor> {
 }
 
 #[cfg(test)]
+#[allow(clippy::excessive_precision)]
 mod tests {
     use super::super::testutil::*;
     use super::*;
