@@ -1,0 +1,3 @@
+//! Analyses over graphs.
+
+pub mod interval;

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The test command of qcc (README.md): installs what the tests need, idempotently, then runs the
+# whole workspace's tests. `.ci/run` calls this same script.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+need_shared() {
+  if [ ! -d ../shared/models ] || [ ! -d ../shared/onnx-node-tests ]; then
+    echo "error: ../shared (models and ONNX node tests) is missing beside the repository;" >&2
+    echo "       the tests read ../shared/models and ../shared/onnx-node-tests." >&2
+    exit 1
+  fi
+}
+need_shared
+
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "error: cargo is not installed (install Rust 1.95 with rustup)" >&2
+  exit 1
+fi
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy"
+cargo clippy --workspace --all-targets -- -D warnings
+echo "== cargo test"
+cargo test --workspace

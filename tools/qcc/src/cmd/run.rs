@@ -1,0 +1,124 @@
+//! `qcc run`: run a model on every sample of a data file.
+
+use anyhow::{bail, Context};
+use clap::{Args, ValueEnum};
+use qcc::compare::{check, OutputCheck};
+use qcc::data::{read_npz, stack_samples, write_npz};
+use qcc::model::{bind_samples, load_model};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// Execution backends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Backend {
+    /// The reference interpreter (the oracle).
+    Interp,
+}
+
+/// Run a model on the samples of a `.npz` file.
+///
+/// Example: `qcc run model.qir --inputs eval.npz --outputs out.npz --assert-outputs ref.npz`
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The model (`.qir` or `.onnx`).
+    model: PathBuf,
+    /// Inputs: one array per model input, shaped `[M, *input_shape]`.
+    #[arg(long)]
+    inputs: PathBuf,
+    /// Write outputs here, one array per model output, shaped `[M, *output_shape]`.
+    #[arg(long)]
+    outputs: Option<PathBuf>,
+    /// Where to run.
+    #[arg(long, value_enum, default_value_t = Backend::Interp)]
+    backend: Backend,
+    /// Worker threads (samples run in parallel on the interpreter).
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+    /// Only the first N samples.
+    #[arg(long)]
+    limit: Option<usize>,
+    /// Compare the outputs with this reference file; exit 1 when any output is off.
+    #[arg(long)]
+    assert_outputs: Option<PathBuf>,
+    /// Relative tolerance for `--assert-outputs`.
+    #[arg(long, default_value_t = 1e-3)]
+    rtol: f64,
+    /// Absolute tolerance for `--assert-outputs`.
+    #[arg(long, default_value_t = 1e-4)]
+    atol: f64,
+    /// Print one JSON object on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(a: RunArgs) -> anyhow::Result<i32> {
+    let g = load_model(&a.model)?;
+    let arrays = read_npz(&a.inputs)?;
+    let mut samples = bind_samples(&g, &arrays, &a.inputs.display().to_string())?;
+    if let Some(n) = a.limit {
+        samples.truncate(n);
+    }
+    if samples.is_empty() {
+        bail!("{}: no samples", a.inputs.display());
+    }
+    let Backend::Interp = a.backend;
+    let t0 = std::time::Instant::now();
+    let results = qcc::run_interp(&g, &samples, a.threads)
+        .with_context(|| format!("running {}", a.model.display()))?;
+    let elapsed = t0.elapsed();
+    let names: Vec<String> = g.outputs().iter().map(|(n, _)| n.clone()).collect();
+    let mut stacked = Vec::new();
+    for (k, name) in names.iter().enumerate() {
+        let per: Vec<_> = results.iter().map(|r| r[k].clone()).collect();
+        stacked.push((name.clone(), stack_samples(&per).map_err(anyhow::Error::msg)?));
+    }
+    if let Some(out) = &a.outputs {
+        write_npz(out, &stacked)?;
+    }
+    let mut code = 0;
+    let mut report: BTreeMap<String, OutputCheck> = BTreeMap::new();
+    if let Some(refp) = &a.assert_outputs {
+        let refs = read_npz(refp)?;
+        for (name, got) in &stacked {
+            let (_, want) = refs.iter().find(|(n, _)| n == name).with_context(|| {
+                format!("{}: no reference array for output `{name}`", refp.display())
+            })?;
+            let want = if want.shape.first() != got.shape.first() {
+                // The reference may hold more samples than were run (--limit).
+                let mut s = qcc::data::split_samples(want).map_err(anyhow::Error::msg)?;
+                s.truncate(samples.len());
+                stack_samples(&s).map_err(anyhow::Error::msg)?
+            } else {
+                want.clone()
+            };
+            let c = check(got, &want, a.rtol, a.atol)
+                .map_err(|e| anyhow::anyhow!("output `{name}`: {e}"))?;
+            if !c.ok {
+                code = 1;
+            }
+            report.insert(name.clone(), c);
+        }
+    }
+    if a.json {
+        let mut obj =
+            serde_json::json!({ "samples": samples.len(), "seconds": elapsed.as_secs_f64() });
+        if a.assert_outputs.is_some() {
+            obj["outputs"] = serde_json::to_value(&report)?;
+            obj["ok"] = serde_json::json!(code == 0);
+        }
+        println!("{obj}");
+    } else {
+        eprintln!("ran {} samples in {:.1} ms", samples.len(), elapsed.as_secs_f64() * 1e3);
+        for (name, c) in &report {
+            eprintln!(
+                "{name}: {} (max abs err {:.3e}, max rel err {:.3e}, rtol {}, atol {})",
+                if c.ok { "ok" } else { "MISMATCH" },
+                c.max_abs_err,
+                c.max_rel_err,
+                a.rtol,
+                a.atol
+            );
+        }
+    }
+    Ok(code)
+}
