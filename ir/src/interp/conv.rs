@@ -383,8 +383,9 @@ fn direct(x: &[f32], w: &[f32], mg: usize, sp: &Spatial, out: &mut [f32]) {
                                     *ov += wv * xv;
                                 }
                             } else {
-                                for (j, ov) in orow[lo..hi].iter_mut().enumerate() {
-                                    *ov += wv * xrow[start + j * sp.st[2]];
+                                let xs = xrow[start..].iter().step_by(sp.st[2]);
+                                for (ov, xv) in orow[lo..hi].iter_mut().zip(xs) {
+                                    *ov += wv * xv;
                                 }
                             }
                         }
