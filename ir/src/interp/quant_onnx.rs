@@ -405,7 +405,10 @@ mod tests {
         let za = Tensor::i8(&[2], vec![0, 1]);
         let sb = Tensor::f32(&[2], vec![0.5, 0.25]);
         let zb = Tensor::i8(&[2], vec![0, 0]);
-        let r = ev1(&Op::QLinearMatMul, &[&a, &sa, &za, &b, &sb, &zb, &Tensor::scalar_f32(1.0), &Tensor::i8(&[], vec![0])]);
+        let r = ev1(
+            &Op::QLinearMatMul,
+            &[&a, &sa, &za, &b, &sb, &zb, &Tensor::scalar_f32(1.0), &Tensor::i8(&[], vec![0])],
+        );
         // acc = [[15, 15], [10, 10]]; multipliers [[0.5, 0.25], [0.25, 0.125]]
         // → [[7.5→8, 3.75→4], [2.5→2, 1.25→1]]
         assert_eq!(r.as_i8().unwrap(), &[8, 4, 2, 1]);
