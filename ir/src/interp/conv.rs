@@ -691,6 +691,23 @@ mod tests {
     }
 
     #[test]
+    fn conv_empty_batch_and_depthwise_multiplier() {
+        let x = Tensor::f32(&[0, 2, 3, 3], vec![]);
+        let w = Tensor::f32(&[4, 1, 3, 3], vec![1.0; 36]);
+        let at = ConvAttrs { group: 2, pads: vec![1; 4], ..Default::default() };
+        let r = ev1(&Op::Conv(at.clone()), &[&x, &w]);
+        assert_eq!(r.shape, vec![0, 4, 3, 3]);
+        // Channel multiplier 2: output channels 0,1 read input channel 0; 2,3 read channel 1.
+        let x = Tensor::f32(&[1, 2, 1, 1], vec![1.0, 10.0]);
+        let w = Tensor::f32(&[4, 1, 1, 1], vec![1.0, 2.0, 3.0, 4.0]);
+        let at = ConvAttrs { group: 2, pads: vec![1; 4], ..Default::default() };
+        let r = ev1(&Op::Conv(at), &[&x, &w]);
+        assert_eq!(r.shape, vec![1, 4, 3, 3]);
+        let v = r.as_f32().unwrap();
+        assert_eq!([v[4], v[13], v[22], v[31]], [1.0, 2.0, 30.0, 40.0]);
+    }
+
+    #[test]
     fn conv_errors() {
         let x = Tensor::f32(&[1, 2, 3, 3], vec![0.; 18]);
         let w = Tensor::f32(&[1, 3, 3, 3], vec![0.; 27]);

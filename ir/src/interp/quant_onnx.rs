@@ -350,6 +350,27 @@ mod tests {
     }
 
     #[test]
+    fn quantize_linear_int4_and_f16_input() {
+        let x = Tensor::new(
+            vec![4],
+            Data::F16(vec![
+                half::f16::from_f32(-20.0),
+                half::f16::from_f32(2.5),
+                half::f16::from_f32(3.5),
+                half::f16::from_f32(20.0),
+            ]),
+        )
+        .unwrap();
+        let s = Tensor::scalar_f32(1.0);
+        let z = Tensor::with_dtype(DType::I4, vec![], Data::I8(vec![1])).unwrap();
+        let r = ev1(&Op::QuantizeLinear(ql(0, 0)), &[&x, &s, &z]);
+        assert_eq!(r.dtype, DType::I4);
+        assert_eq!(r.as_i8().unwrap(), &[-8, 3, 5, 7]);
+        let d = ev1(&Op::DequantizeLinear(ql(0, 0)), &[&r, &s, &z]);
+        assert_eq!(d.as_f32().unwrap(), &[-9.0, 2.0, 4.0, 6.0]);
+    }
+
+    #[test]
     fn dequantize_linear_i32_and_u8() {
         let x = Tensor::u8(&[3], vec![0, 128, 255]);
         let s = Tensor::scalar_f32(0.5);
