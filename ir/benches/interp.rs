@@ -56,6 +56,43 @@ fn bench_convs(c: &mut Criterion) {
     conv_once(c, "depthwise3x3 96 112 s2", [1, 96, 112, 112], 96, 3, 2, 96);
 }
 
+fn qconv_once(c: &mut Criterion, name: &str, x: [usize; 4], m: usize, k: usize, group: usize) {
+    let n: usize = x.iter().product();
+    let xt = Tensor::u8(&x, (0..n).map(|i| (i * 7 % 251) as u8).collect());
+    let cg = x[1] / group;
+    let nw = m * cg * k * k;
+    let wt = Tensor::i8(&[m, cg, k, k], (0..nw).map(|i| (i * 13 % 255) as i8).collect());
+    let bt = Tensor::i32(&[m], vec![7; m]);
+    let (sx, zx, sw, zw) = (
+        Tensor::scalar_f32(0.02),
+        Tensor::u8(&[], vec![128]),
+        Tensor::f32(&[m], vec![0.01; m]),
+        Tensor::i8(&[m], vec![0; m]),
+    );
+    let (sy, zy) = (Tensor::scalar_f32(0.05), Tensor::u8(&[], vec![120]));
+    let op = Op::QLinearConv(ConvAttrs { pads: vec![k / 2; 4], group, ..Default::default() });
+    let ops = [
+        Some(&xt),
+        Some(&sx),
+        Some(&zx),
+        Some(&wt),
+        Some(&sw),
+        Some(&zw),
+        Some(&sy),
+        Some(&zy),
+        Some(&bt),
+    ];
+    let f = || eval_op(&op, &[], &ops, &[]).expect("qlinearconv");
+    report_cpu(name, 20, f);
+    c.bench_function(name, |b| b.iter(f));
+}
+
+fn bench_qconvs(c: &mut Criterion) {
+    qconv_once(c, "qlinearconv1x1 144->24 56", [1, 144, 56, 56], 24, 1, 1);
+    qconv_once(c, "qlinearconv3x3 64->64 56", [1, 64, 56, 56], 64, 3, 1);
+    qconv_once(c, "qlinearconv dw3x3 144 56", [1, 144, 56, 56], 144, 3, 144);
+}
+
 fn bench_matmul(c: &mut Criterion) {
     let a = Tensor::f32(&[384, 384], rnd(384 * 384, 4, 1.0));
     let b = Tensor::f32(&[384, 128], rnd(384 * 128, 5, 1.0));
@@ -213,5 +250,5 @@ fn bench_mobilenet(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench_convs, bench_matmul, bench_mobilenet);
+criterion_group!(benches, bench_convs, bench_qconvs, bench_matmul, bench_mobilenet);
 criterion_main!(benches);
