@@ -14,7 +14,7 @@
 //! See `docs/writing-a-pass.md` for a walk-through.
 #![deny(missing_docs)]
 
-pub mod analysis;
+pub mod context;
 mod ir_api;
 pub mod manager;
 pub mod matchers;
@@ -25,7 +25,7 @@ pub mod registry;
 pub mod rewrite;
 pub mod testing;
 
-pub use analysis::{Analysis, PassCx};
+pub use context::{Analysis, PassCx};
 pub use manager::{PassManager, PassManagerOptions, RunReport, SharedSink};
 pub use pass::{Changed, InPass, Pass, PassError};
 pub use pipeline::{PassOptions, PassSpec, Pipeline, PipelineError};
