@@ -10,22 +10,27 @@
 //! * [`rewrite`]: named patterns with a benefit, guard helpers ([`matchers`]) and a greedy
 //!   fixpoint driver with a typed [`rewrite::StopReason`].
 //! * [`testing`]: snapshot-test a pipeline on a `.qir` string.
+//! * [`calibrate`], [`interval`], [`quant`]: range analysis (calibration observers and static
+//!   intervals), QDQ insertion and integer realization.
 //!
 //! See `docs/writing-a-pass.md` for a walk-through.
 #![deny(missing_docs)]
 
-pub mod context;
+pub mod analysis;
+pub mod calibrate;
+pub mod interval;
 mod ir_api;
 pub mod manager;
 pub mod matchers;
 pub mod pass;
 pub mod passes;
 pub mod pipeline;
+pub mod quant;
 pub mod registry;
 pub mod rewrite;
 pub mod testing;
 
-pub use context::{Analysis, PassCx};
+pub use analysis::{Analysis, PassCx};
 pub use manager::{PassManager, PassManagerOptions, RunReport, SharedSink};
 pub use pass::{Changed, InPass, Pass, PassError};
 pub use pipeline::{PassOptions, PassSpec, Pipeline, PipelineError};

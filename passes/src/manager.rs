@@ -8,7 +8,7 @@
 //! `--opt-bisect-limit` that runs only the first N passes (to find a miscompiling pass by
 //! bisection).
 
-use crate::context::PassCx;
+use crate::analysis::PassCx;
 use crate::ir_api;
 use crate::pass::{Changed, Pass, PassError};
 use crate::pipeline::Pipeline;

@@ -4,7 +4,7 @@
 //! reached before it runs, and a `run` method that rewrites the graph in place and says whether
 //! it changed anything. Passes get a [`PassCx`] for cached analyses and statistics.
 
-use crate::context::PassCx;
+use crate::analysis::PassCx;
 use qcc_ir::{Graph, GraphError, Phase};
 use std::fmt;
 use std::ops::{BitOr, BitOrAssign};

@@ -291,7 +291,7 @@ impl Registry {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::context::PassCx;
+    use crate::analysis::PassCx;
     use crate::pass::{Changed, PassError};
     use qcc_ir::Graph;
 

@@ -47,13 +47,14 @@ pub(crate) fn binary(op: &Op, a: &Args<'_>) -> R<Tensor> {
 
 fn pair(op: &Op, x: &Tensor, y: &Tensor, yi: usize) -> R<Tensor> {
     let (dx, dy) = (x.dtype, y.dtype);
-    let cmp = matches!(
-        op,
-        Op::Equal | Op::Less | Op::LessOrEqual | Op::Greater | Op::GreaterOrEqual
-    );
+    let cmp =
+        matches!(op, Op::Equal | Op::Less | Op::LessOrEqual | Op::Greater | Op::GreaterOrEqual);
     if matches!(op, Op::And | Op::Or | Op::Xor) {
         let (Data::Bool(p), Data::Bool(q)) = (&x.data, &y.data) else {
-            return Err(dtype_err(if dx == DType::Bool { yi } else { 0 }, if dx == DType::Bool { dy } else { dx }));
+            return Err(dtype_err(
+                if dx == DType::Bool { yi } else { 0 },
+                if dx == DType::Bool { dy } else { dx },
+            ));
         };
         let f = match op {
             Op::And => |a: bool, b: bool| a & b,

@@ -24,9 +24,7 @@ pub(crate) fn broadcast_shape(a: &[usize], b: &[usize]) -> R<Vec<usize>> {
 pub(crate) fn bstrides(shape: &[usize], out: &[usize]) -> Vec<usize> {
     let s = strides(shape);
     let off = out.len() - shape.len();
-    (0..out.len())
-        .map(|i| if i < off || shape[i - off] == 1 { 0 } else { s[i - off] })
-        .collect()
+    (0..out.len()).map(|i| if i < off || shape[i - off] == 1 { 0 } else { s[i - off] }).collect()
 }
 
 /// For every element of `out` (row-major), the flat index of the element of `shape` it reads.
@@ -144,7 +142,8 @@ mod tests {
 
     #[test]
     fn zip_empty() {
-        let (v, s) = zip::<f32, f32, f32>(&[], &[0, 3], &[1.0, 2.0, 3.0], &[3], |x, y| x + y).unwrap();
+        let (v, s) =
+            zip::<f32, f32, f32>(&[], &[0, 3], &[1.0, 2.0, 3.0], &[3], |x, y| x + y).unwrap();
         assert!(v.is_empty());
         assert_eq!(s, vec![0, 3]);
     }

@@ -80,9 +80,18 @@ mod tests {
     #[test]
     fn int_bool_float_conversions() {
         let x = Tensor::i32(&[3], vec![-1, 0, 70000]);
-        assert_eq!(ev1(&Op::Cast(CastAttrs { to: DType::I16 }), &[&x]).as_i16().unwrap(), &[-1, 0, 32767]);
-        assert_eq!(ev1(&Op::Cast(CastAttrs { to: DType::Bool }), &[&x]).as_bool().unwrap(), &[true, false, true]);
-        assert_eq!(ev1(&Op::Cast(CastAttrs { to: DType::F32 }), &[&x]).as_f32().unwrap(), &[-1., 0., 70000.]);
+        assert_eq!(
+            ev1(&Op::Cast(CastAttrs { to: DType::I16 }), &[&x]).as_i16().unwrap(),
+            &[-1, 0, 32767]
+        );
+        assert_eq!(
+            ev1(&Op::Cast(CastAttrs { to: DType::Bool }), &[&x]).as_bool().unwrap(),
+            &[true, false, true]
+        );
+        assert_eq!(
+            ev1(&Op::Cast(CastAttrs { to: DType::F32 }), &[&x]).as_f32().unwrap(),
+            &[-1., 0., 70000.]
+        );
         let h = ev1(&Op::Cast(CastAttrs { to: DType::F16 }), &[&Tensor::f32(&[1], vec![1.5])]);
         assert_eq!(ev1(&Op::Cast(CastAttrs { to: DType::F32 }), &[&h]).as_f32().unwrap(), &[1.5]);
         let e = Tensor::f32(&[0, 2], vec![]);

@@ -81,7 +81,9 @@ pub(crate) fn spatial(
     let st = if strides.is_empty() { vec![1; nsp] } else { strides.to_vec() };
     let di = if dilations.is_empty() { vec![1; nsp] } else { dilations.to_vec() };
     if st.len() != nsp || di.len() != nsp {
-        return Err(attr_err(format!("strides {strides:?} / dilations {dilations:?} need {nsp} values")));
+        return Err(attr_err(format!(
+            "strides {strides:?} / dilations {dilations:?} need {nsp} values"
+        )));
     }
     if st.contains(&0) || di.contains(&0) || ks.contains(&0) {
         return Err(attr_err("strides, dilations and kernel extents must be positive"));
@@ -97,7 +99,8 @@ pub(crate) fn spatial(
         match auto_pad {
             AutoPad::SameUpper | AutoPad::SameLower => {
                 let o = ins[i].div_ceil(st[i]);
-                let need = (o.saturating_sub(1)).checked_mul(st[i]).ok_or(super::OpError::Overflow)? + eff;
+                let need =
+                    (o.saturating_sub(1)).checked_mul(st[i]).ok_or(super::OpError::Overflow)? + eff;
                 let total = need.saturating_sub(ins[i]);
                 let small = total / 2;
                 (pb[i], pe[i]) = if auto_pad == AutoPad::SameUpper {
@@ -116,7 +119,10 @@ pub(crate) fn spatial(
                 }
             }
         }
-        let padded = ins[i].checked_add(pb[i]).and_then(|x| x.checked_add(pe[i])).ok_or(super::OpError::Overflow)?;
+        let padded = ins[i]
+            .checked_add(pb[i])
+            .and_then(|x| x.checked_add(pe[i]))
+            .ok_or(super::OpError::Overflow)?;
         if padded < eff {
             return Err(shape_err(format!(
                 "window of extent {eff} does not fit padded input extent {padded} (axis {i})"
@@ -148,7 +154,14 @@ pub(crate) fn spatial(
 /// The valid output range `[lo, hi)` along one axis for kernel tap `k`: positions whose input
 /// coordinate `o·s + k·d − pb` lies in `[0, n)`.
 #[inline]
-pub(crate) fn valid_range(n: usize, out: usize, s: usize, d: usize, pb: usize, k: usize) -> (usize, usize) {
+pub(crate) fn valid_range(
+    n: usize,
+    out: usize,
+    s: usize,
+    d: usize,
+    pb: usize,
+    k: usize,
+) -> (usize, usize) {
     let off = (k * d) as isize - pb as isize;
     let lo = if off >= 0 { 0 } else { ((-off) as usize).div_ceil(s) };
     let last = n as isize - 1 - off;
@@ -157,7 +170,11 @@ pub(crate) fn valid_range(n: usize, out: usize, s: usize, d: usize, pb: usize, k
 }
 
 /// Geometry of a convolution from input and weight shapes ([N, C, ...], [M, C/group, ...]).
-pub(crate) fn conv_geom(xs: &[usize], ws: &[usize], at: &ConvAttrs) -> R<(usize, usize, usize, usize, Spatial)> {
+pub(crate) fn conv_geom(
+    xs: &[usize],
+    ws: &[usize],
+    at: &ConvAttrs,
+) -> R<(usize, usize, usize, usize, Spatial)> {
     if xs.len() < 3 || ws.len() != xs.len() {
         return Err(shape_err(format!("conv input {xs:?} and weight {ws:?} ranks do not fit")));
     }
@@ -170,7 +187,10 @@ pub(crate) fn conv_geom(xs: &[usize], ws: &[usize], at: &ConvAttrs) -> R<(usize,
     }
     let ks = &ws[2..];
     if !at.kernel_shape.is_empty() && at.kernel_shape != ks {
-        return Err(attr_err(format!("kernel_shape {:?} differs from weight {ws:?}", at.kernel_shape)));
+        return Err(attr_err(format!(
+            "kernel_shape {:?} differs from weight {ws:?}",
+            at.kernel_shape
+        )));
     }
     let sp = spatial(&xs[2..], ks, &at.strides, &at.dilations, &at.pads, at.auto_pad, false)?;
     Ok((n, c, m, group, sp))
@@ -178,7 +198,14 @@ pub(crate) fn conv_geom(xs: &[usize], ws: &[usize], at: &ConvAttrs) -> R<(usize,
 
 /// im2col of one group of one image `x` (`cg` channels of `ivol` elements) for output rows
 /// `rows` (flattened (od, oh) rows of `ow` positions each): `col[(c, kd, kh, kw)][pos]`.
-pub(crate) fn im2col<T: Copy>(x: &[T], cg: usize, sp: &Spatial, pad: T, rows: std::ops::Range<usize>, col: &mut Vec<T>) {
+pub(crate) fn im2col<T: Copy>(
+    x: &[T],
+    cg: usize,
+    sp: &Spatial,
+    pad: T,
+    rows: std::ops::Range<usize>,
+    col: &mut Vec<T>,
+) {
     let [_, ih, iw] = sp.ins;
     let [oh_n, ow_n] = [sp.outs[1], sp.outs[2]];
     let width = rows.len() * ow_n;
@@ -196,7 +223,12 @@ pub(crate) fn im2col<T: Copy>(x: &[T], cg: usize, sp: &Spatial, pad: T, rows: st
                         let (od, oh) = (row / oh_n, row % oh_n);
                         let id = (od * sp.st[0] + kd * sp.di[0]) as isize - sp.pb[0] as isize;
                         let ihh = (oh * sp.st[1] + kh * sp.di[1]) as isize - sp.pb[1] as isize;
-                        if id < 0 || id >= sp.ins[0] as isize || ihh < 0 || ihh >= ih as isize || lo >= hi {
+                        if id < 0
+                            || id >= sp.ins[0] as isize
+                            || ihh < 0
+                            || ihh >= ih as isize
+                            || lo >= hi
+                        {
                             continue;
                         }
                         let base = (id as usize * ih + ihh as usize) * iw;
@@ -273,14 +305,36 @@ pub(crate) fn conv(a: &Args<'_>, at: &ConvAttrs) -> R<Tensor> {
             if cg == 1 && !sp.is_pointwise() {
                 direct(xg, &wv[woff..woff + mg * kk], mg, &sp, &mut out[ooff..ooff + mg * ovol]);
             } else if sp.is_pointwise() {
-                sgemm(mg, ovol, cg, Mat::rows(&wv, woff, kk), Mat::rows(xg, 0, ivol), &mut out, ooff, ovol, acc, 1.0);
+                sgemm(
+                    mg,
+                    ovol,
+                    cg,
+                    Mat::rows(&wv, woff, kk),
+                    Mat::rows(xg, 0, ivol),
+                    &mut out,
+                    ooff,
+                    ovol,
+                    acc,
+                    1.0,
+                );
             } else {
                 let mut r0 = 0;
                 while r0 < nrows {
                     let r1 = (r0 + tr).min(nrows);
                     im2col(xg, cg, &sp, 0.0f32, r0..r1, &mut col);
                     let width = (r1 - r0) * sp.outs[2];
-                    sgemm(mg, width, kk, Mat::rows(&wv, woff, kk), Mat::rows(&col, 0, width), &mut out, ooff + r0 * sp.outs[2], ovol, acc, 1.0);
+                    sgemm(
+                        mg,
+                        width,
+                        kk,
+                        Mat::rows(&wv, woff, kk),
+                        Mat::rows(&col, 0, width),
+                        &mut out,
+                        ooff + r0 * sp.outs[2],
+                        ovol,
+                        acc,
+                        1.0,
+                    );
                     r0 = r1;
                 }
             }
@@ -314,13 +368,18 @@ fn direct(x: &[f32], w: &[f32], mg: usize, sp: &Spatial, out: &mut [f32]) {
                         let xrow = &x[(id as usize * ih_n + ih as usize) * iw_n..][..iw_n];
                         for kw in 0..sp.ks[2] {
                             let wv = wk[(kd * sp.ks[1] + kh) * sp.ks[2] + kw];
-                            let (lo, hi) = valid_range(iw_n, ow_n, sp.st[2], sp.di[2], sp.pb[2], kw);
+                            let (lo, hi) =
+                                valid_range(iw_n, ow_n, sp.st[2], sp.di[2], sp.pb[2], kw);
                             if lo >= hi {
                                 continue;
                             }
-                            let start = ((lo * sp.st[2] + kw * sp.di[2]) as isize - sp.pb[2] as isize) as usize;
+                            let start = ((lo * sp.st[2] + kw * sp.di[2]) as isize
+                                - sp.pb[2] as isize)
+                                as usize;
                             if sp.st[2] == 1 {
-                                for (ov, xv) in orow[lo..hi].iter_mut().zip(&xrow[start..start + hi - lo]) {
+                                for (ov, xv) in
+                                    orow[lo..hi].iter_mut().zip(&xrow[start..start + hi - lo])
+                                {
                                     *ov += wv * xv;
                                 }
                             } else {
@@ -400,7 +459,8 @@ pub(crate) fn conv_transpose(a: &Args<'_>, at: &ConvTransposeAttrs) -> R<Tensor>
         };
         match target {
             Some(t) => {
-                let total = full.checked_sub(t).ok_or_else(|| shape_err("output_shape too large"))?;
+                let total =
+                    full.checked_sub(t).ok_or_else(|| shape_err("output_shape too large"))?;
                 if ca.auto_pad == AutoPad::SameUpper {
                     pb[i] = total / 2;
                     pe[i] = total - total / 2;
@@ -433,7 +493,9 @@ pub(crate) fn conv_transpose(a: &Args<'_>, at: &ConvTransposeAttrs) -> R<Tensor>
         outs: pad3(&xs[2..], nsp, 1),
     };
     let bias = match a.opt(2) {
-        Some(b) if b.shape != [m] => return Err(shape_err(format!("bias {:?} must be [{m}]", b.shape))),
+        Some(b) if b.shape != [m] => {
+            return Err(shape_err(format!("bias {:?} must be [{m}]", b.shape)))
+        }
         Some(b) => Some(floats(b, 2)?),
         None => None,
     };
@@ -449,7 +511,18 @@ pub(crate) fn conv_transpose(a: &Args<'_>, at: &ConvTransposeAttrs) -> R<Tensor>
         for g in 0..group {
             let xoff = (ni * c + g * cg) * xvol;
             // col[kk, xvol] = w_gᵀ · x_g, w_g is [cg, kk] row-major.
-            sgemm(kk, xvol, cg, Mat { data: &wv, off: g * cg * kk, rs: 1, cs: kk }, Mat::rows(&xv, xoff, xvol), &mut col, 0, xvol, false, 1.0);
+            sgemm(
+                kk,
+                xvol,
+                cg,
+                Mat { data: &wv, off: g * cg * kk, rs: 1, cs: kk },
+                Mat::rows(&xv, xoff, xvol),
+                &mut col,
+                0,
+                xvol,
+                false,
+                1.0,
+            );
             let obase = (ni * m + g * mg) * yvol;
             col2im(&col, mg, &sp, &mut out[obase..obase + mg * yvol]);
         }
@@ -504,8 +577,14 @@ fn col2im(col: &[f32], mg: usize, sp: &Spatial, out: &mut [f32]) {
 #[cfg(test)]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn naive_conv2d(
-    x: &[f32], xs: [usize; 4], w: &[f32], ws: [usize; 4], group: usize,
-    st: [usize; 2], di: [usize; 2], pads: [usize; 4],
+    x: &[f32],
+    xs: [usize; 4],
+    w: &[f32],
+    ws: [usize; 4],
+    group: usize,
+    st: [usize; 2],
+    di: [usize; 2],
+    pads: [usize; 4],
 ) -> (Vec<f32>, [usize; 4]) {
     let [n, c, h, wd] = xs;
     let [m, cg, kh, kw] = ws;
@@ -588,7 +667,10 @@ mod tests {
     fn conv_errors() {
         let x = Tensor::f32(&[1, 2, 3, 3], vec![0.; 18]);
         let w = Tensor::f32(&[1, 3, 3, 3], vec![0.; 27]);
-        assert!(matches!(ev_err(&Op::Conv(ConvAttrs::default()), &[&x, &w]), super::super::OpError::Shape(_)));
+        assert!(matches!(
+            ev_err(&Op::Conv(ConvAttrs::default()), &[&x, &w]),
+            super::super::OpError::Shape(_)
+        ));
         let w = Tensor::f32(&[1, 2, 5, 5], vec![0.; 50]);
         assert!(ev(&Op::Conv(ConvAttrs::default()), &[&x, &w]).is_err());
         let w = Tensor::f32(&[1, 2, 1, 1], vec![0.; 2]);
@@ -600,10 +682,16 @@ mod tests {
     fn conv_transpose_by_hand() {
         let x = Tensor::f32(&[1, 1, 2, 2], vec![1., 2., 3., 4.]);
         let w = Tensor::f32(&[1, 1, 2, 2], vec![1., 1., 1., 1.]);
-        let at = ConvTransposeAttrs { conv: ConvAttrs { strides: vec![2, 2], ..Default::default() }, ..Default::default() };
+        let at = ConvTransposeAttrs {
+            conv: ConvAttrs { strides: vec![2, 2], ..Default::default() },
+            ..Default::default()
+        };
         let r = ev1(&Op::ConvTranspose(at), &[&x, &w]);
         assert_eq!(r.shape, vec![1, 1, 4, 4]);
-        assert_eq!(r.as_f32().unwrap(), &[1., 1., 2., 2., 1., 1., 2., 2., 3., 3., 4., 4., 3., 3., 4., 4.]);
+        assert_eq!(
+            r.as_f32().unwrap(),
+            &[1., 1., 2., 2., 1., 1., 2., 2., 3., 3., 4., 4., 3., 3., 4., 4.]
+        );
         let at = ConvTransposeAttrs::default();
         let r = ev1(&Op::ConvTranspose(at), &[&x, &w]);
         assert_eq!(r.as_f32().unwrap(), &[1., 3., 2., 4., 10., 6., 3., 7., 4.]);
@@ -615,7 +703,13 @@ mod tests {
         let (c, m, h) = (4, 6, 7);
         let x = rnd(2 * c * h * h, 3);
         let w = rnd(m * (c / 2) * 9, 5);
-        let ca = ConvAttrs { strides: vec![2, 2], pads: vec![1, 0, 1, 1], dilations: vec![1, 2], group: 2, ..Default::default() };
+        let ca = ConvAttrs {
+            strides: vec![2, 2],
+            pads: vec![1, 0, 1, 1],
+            dilations: vec![1, 2],
+            group: 2,
+            ..Default::default()
+        };
         let xt = Tensor::f32(&[2, c, h, h], x.clone());
         let wt = Tensor::f32(&[m, c / 2, 3, 3], w.clone());
         let y = ev1(&Op::Conv(ca.clone()), &[&xt, &wt]);
@@ -625,8 +719,10 @@ mod tests {
         let at = ConvTransposeAttrs { conv: ca, output_shape: vec![h, h], ..Default::default() };
         let xb = ev1(&Op::ConvTranspose(at), &[&yt, &wt]);
         assert_eq!(xb.shape, vec![2, c, h, h]);
-        let lhs: f64 = y.as_f32().unwrap().iter().zip(&yr).map(|(a, b)| *a as f64 * *b as f64).sum();
-        let rhs: f64 = xb.as_f32().unwrap().iter().zip(&x).map(|(a, b)| *a as f64 * *b as f64).sum();
+        let lhs: f64 =
+            y.as_f32().unwrap().iter().zip(&yr).map(|(a, b)| *a as f64 * *b as f64).sum();
+        let rhs: f64 =
+            xb.as_f32().unwrap().iter().zip(&x).map(|(a, b)| *a as f64 * *b as f64).sum();
         assert!((lhs - rhs).abs() < 1e-3 * (1.0 + lhs.abs()), "{lhs} vs {rhs}");
     }
 

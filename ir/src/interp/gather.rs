@@ -46,7 +46,10 @@ pub(crate) fn gather_elements(a: &Args<'_>, axis: i64) -> R<Tensor> {
     }
     let ax = norm_axis(axis, x.rank())?;
     if it.rank() != x.rank() {
-        return Err(shape_err(format!("indices {:?} and data {:?} ranks differ", it.shape, x.shape)));
+        return Err(shape_err(format!(
+            "indices {:?} and data {:?} ranks differ",
+            it.shape, x.shape
+        )));
     }
     for (dd, (&i, &s)) in it.shape.iter().zip(&x.shape).enumerate() {
         if dd != ax && i > s {
@@ -88,7 +91,10 @@ mod tests {
         assert_eq!(r.shape, vec![3]);
         assert_eq!(r.as_f32().unwrap(), &[2., 4., 6.]);
         let bad = Tensor::i64(&[1], vec![3]);
-        assert!(matches!(ev_err(&Op::Gather(AxisAttrs { axis: 0 }), &[&x, &bad]), OpError::Value(_)));
+        assert!(matches!(
+            ev_err(&Op::Gather(AxisAttrs { axis: 0 }), &[&x, &bad]),
+            OpError::Value(_)
+        ));
     }
 
     #[test]

@@ -189,7 +189,10 @@ pub(crate) fn gemm_op(a: &Args<'_>, at: &GemmAttrs) -> R<Tensor> {
         return Err(dtype_err(1, y.dtype));
     }
     if x.rank() != 2 || y.rank() != 2 {
-        return Err(shape_err(format!("Gemm needs 2-d operands, got {:?} and {:?}", x.shape, y.shape)));
+        return Err(shape_err(format!(
+            "Gemm needs 2-d operands, got {:?} and {:?}",
+            x.shape, y.shape
+        )));
     }
     let (m, k) = if at.trans_a { (x.shape[1], x.shape[0]) } else { (x.shape[0], x.shape[1]) };
     let (kb, n) = if at.trans_b { (y.shape[1], y.shape[0]) } else { (y.shape[0], y.shape[1]) };

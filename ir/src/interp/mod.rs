@@ -181,7 +181,8 @@ pub fn run_observed(
     for (_, v) in g.outputs() {
         *uses.entry(*v).or_default() += 1;
     }
-    let input_pos: HashMap<_, usize> = g.inputs().iter().enumerate().map(|(i, &n)| (n, i)).collect();
+    let input_pos: HashMap<_, usize> =
+        g.inputs().iter().enumerate().map(|(i, &n)| (n, i)).collect();
     let mut vals: HashMap<Value, Cow<'_, Tensor>> = HashMap::new();
     for id in order {
         let node = g.node(id);
@@ -200,7 +201,11 @@ pub fn run_observed(
                 if util::numel(&t.shape).ok() != Some(t.data.len()) {
                     return Err(InterpError::Constant {
                         name: node.name.clone(),
-                        what: format!("shape {:?} does not match {} elements", t.shape, t.data.len()),
+                        what: format!(
+                            "shape {:?} does not match {} elements",
+                            t.shape,
+                            t.data.len()
+                        ),
                     });
                 }
                 vals.insert(v0, Cow::Borrowed(&**t));
@@ -212,13 +217,13 @@ pub fn run_observed(
                 let mut tens: Vec<Option<&Tensor>> = Vec::with_capacity(opnds.len());
                 for o in opnds {
                     tens.push(match o {
-                        Some(v) => Some(vals.get(v).map(|c| &**c).ok_or_else(|| {
-                            InterpError::Node {
+                        Some(v) => {
+                            Some(vals.get(v).map(|c| &**c).ok_or_else(|| InterpError::Node {
                                 node: node.name.clone(),
                                 op: op.name().to_string(),
                                 error: OpError::Internal(format!("operand {v:?} not computed")),
-                            }
-                        })?),
+                            })?)
+                        }
                         None => None,
                     });
                 }
@@ -270,14 +275,21 @@ fn check_inputs(g: &Graph, inputs: &[Tensor]) -> Result<(), InterpError> {
         let err = |what: String| InterpError::Input { name: name.to_string(), what };
         let ty = node.results.first().ok_or_else(|| err("input node has no type".into()))?;
         if util::numel(&t.shape).ok() != Some(t.data.len()) {
-            return Err(err(format!("shape {:?} does not match {} elements", t.shape, t.data.len())));
+            return Err(err(format!(
+                "shape {:?} does not match {} elements",
+                t.shape,
+                t.data.len()
+            )));
         }
         if t.dtype != ty.dtype || !util::same_variant(&t.data, &crate::Data::zeros(ty.dtype, 0)) {
             return Err(err(format!("expected dtype {}, got {}", ty.dtype, t.dtype)));
         }
         let Some(dims) = ty.shape.dims() else { continue };
         if dims.len() != t.rank() {
-            return Err(err(format!("expected shape {}, got {:?} (rank differs)", ty.shape, t.shape)));
+            return Err(err(format!(
+                "expected shape {}, got {:?} (rank differs)",
+                ty.shape, t.shape
+            )));
         }
         for (axis, (d, &n)) in dims.iter().zip(&t.shape).enumerate() {
             match d {

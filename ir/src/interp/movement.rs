@@ -3,7 +3,10 @@
 //! `DepthToSpace` (DCR and CRD).
 
 use super::broadcast::{broadcast_index, broadcast_shape};
-use super::util::{attr_err, cmul, gather_data, int_list, mk, norm_axis, numel, same_variant, shape_err, strides, value_err, Args, R};
+use super::util::{
+    attr_err, cmul, gather_data, int_list, mk, norm_axis, numel, same_variant, shape_err, strides,
+    value_err, Args, R,
+};
 use super::OpError;
 use crate::ops::BlockAttrs;
 use crate::tensor::{Data, Tensor};
@@ -67,8 +70,13 @@ pub(crate) fn concat_tensors(xs: &[&Tensor], axis: usize) -> R<Tensor> {
         if t.dtype != first.dtype || !same_variant(&t.data, &first.data) {
             return Err(super::util::dtype_err(i, t.dtype));
         }
-        if t.rank() != first.rank() || t.shape.iter().enumerate().any(|(d, &e)| d != axis && e != first.shape[d]) {
-            return Err(shape_err(format!("cannot concatenate {:?} and {:?} on axis {axis}", first.shape, t.shape)));
+        if t.rank() != first.rank()
+            || t.shape.iter().enumerate().any(|(d, &e)| d != axis && e != first.shape[d])
+        {
+            return Err(shape_err(format!(
+                "cannot concatenate {:?} and {:?} on axis {axis}",
+                first.shape, t.shape
+            )));
         }
         oshape[axis] = oshape[axis].checked_add(t.shape[axis]).ok_or(OpError::Overflow)?;
     }
@@ -314,7 +322,12 @@ mod tests {
     fn slice_negative_clamped_steps() {
         let x = iota(&[10]);
         let sl = |s: i64, e: i64, st: i64| {
-            let (s, e, ax, st) = (Tensor::i64(&[1], vec![s]), Tensor::i64(&[1], vec![e]), Tensor::i64(&[1], vec![0]), Tensor::i64(&[1], vec![st]));
+            let (s, e, ax, st) = (
+                Tensor::i64(&[1], vec![s]),
+                Tensor::i64(&[1], vec![e]),
+                Tensor::i64(&[1], vec![0]),
+                Tensor::i64(&[1], vec![st]),
+            );
             ev1(&Op::Slice, &[&x, &s, &e, &ax, &st]).into_i32().unwrap()
         };
         assert_eq!(sl(2, 5, 1), vec![2, 3, 4]);

@@ -98,10 +98,19 @@ pub(crate) fn batch_norm(a: &Args<'_>, eps: f32) -> R<Tensor> {
     a.arity(5, 5)?;
     let x = a.req(0)?;
     if !x.dtype.is_float() || x.rank() < 2 {
-        return Err(if x.dtype.is_float() { shape_err("BatchNormalization needs rank >= 2") } else { dtype_err(0, x.dtype) });
+        return Err(if x.dtype.is_float() {
+            shape_err("BatchNormalization needs rank >= 2")
+        } else {
+            dtype_err(0, x.dtype)
+        });
     }
     let c = x.shape[1];
-    let (s, b, m, var) = (channel_param(a, 1, c)?, channel_param(a, 2, c)?, channel_param(a, 3, c)?, channel_param(a, 4, c)?);
+    let (s, b, m, var) = (
+        channel_param(a, 1, c)?,
+        channel_param(a, 2, c)?,
+        channel_param(a, 3, c)?,
+        channel_param(a, 4, c)?,
+    );
     let inner = numel(&x.shape[2..])?;
     let v = floats(x, 0)?;
     let mut out = vec![0f32; v.len()];
@@ -120,7 +129,11 @@ pub(crate) fn instance_norm(a: &Args<'_>, eps: f32) -> R<Tensor> {
     a.arity(3, 3)?;
     let x = a.req(0)?;
     if !x.dtype.is_float() || x.rank() < 3 {
-        return Err(if x.dtype.is_float() { shape_err("InstanceNormalization needs rank >= 3") } else { dtype_err(0, x.dtype) });
+        return Err(if x.dtype.is_float() {
+            shape_err("InstanceNormalization needs rank >= 3")
+        } else {
+            dtype_err(0, x.dtype)
+        });
     }
     let c = x.shape[1];
     let (s, b) = (channel_param(a, 1, c)?, channel_param(a, 2, c)?);
@@ -155,7 +168,11 @@ mod tests {
         let r = ev1(&Op::LogSoftmax(AxisAttrs { axis: 1 }), &[&x]);
         close(r.as_f32().unwrap(), &[-0.69314718, -0.69314718, -2.12692801, -0.12692801], 1e-6);
         let big = Tensor::f32(&[2], vec![1000., 1000.]);
-        close(ev1(&Op::Softmax(AxisAttrs { axis: 0 }), &[&big]).as_f32().unwrap(), &[0.5, 0.5], 1e-7);
+        close(
+            ev1(&Op::Softmax(AxisAttrs { axis: 0 }), &[&big]).as_f32().unwrap(),
+            &[0.5, 0.5],
+            1e-7,
+        );
         assert!(ev(&Op::Softmax(AxisAttrs { axis: 2 }), &[&x]).is_err());
     }
 
@@ -164,7 +181,12 @@ mod tests {
         let x = Tensor::f32(&[2, 2], vec![1., 3., 2., 6.]);
         let s = Tensor::f32(&[2], vec![1., 2.]);
         let b = Tensor::f32(&[2], vec![0., 1.]);
-        let r = evo(&Op::LayerNormalization(LayerNormAttrs { axis: -1, epsilon: 0.0 }), &[Some(&x), Some(&s), Some(&b)], 3).unwrap();
+        let r = evo(
+            &Op::LayerNormalization(LayerNormAttrs { axis: -1, epsilon: 0.0 }),
+            &[Some(&x), Some(&s), Some(&b)],
+            3,
+        )
+        .unwrap();
         close(r[0].as_f32().unwrap(), &[-1., 3., -1., 3.], 1e-6);
         assert_eq!(r[1].shape, vec![2, 1]);
         close(r[1].as_f32().unwrap(), &[2., 4.], 1e-7);
@@ -177,10 +199,26 @@ mod tests {
     fn batch_and_instance_norm() {
         let x = Tensor::f32(&[1, 2, 2], vec![1., 3., 10., 20.]);
         let p = |v: Vec<f32>| Tensor::f32(&[2], v);
-        let r = ev1(&Op::BatchNormalization(EpsAttrs { epsilon: 0.0 }), &[&x, &p(vec![2., 1.]), &p(vec![1., 0.]), &p(vec![1., 10.]), &p(vec![4., 25.])]);
+        let r = ev1(
+            &Op::BatchNormalization(EpsAttrs { epsilon: 0.0 }),
+            &[&x, &p(vec![2., 1.]), &p(vec![1., 0.]), &p(vec![1., 10.]), &p(vec![4., 25.])],
+        );
         close(r.as_f32().unwrap(), &[1., 3., 0., 2.], 1e-6);
-        let r = ev1(&Op::InstanceNormalization(EpsAttrs { epsilon: 0.0 }), &[&x, &p(vec![1., 2.]), &p(vec![0., 1.])]);
+        let r = ev1(
+            &Op::InstanceNormalization(EpsAttrs { epsilon: 0.0 }),
+            &[&x, &p(vec![1., 2.]), &p(vec![0., 1.])],
+        );
         close(r.as_f32().unwrap(), &[-1., 1., -1., 3.], 1e-6);
-        assert!(ev(&Op::BatchNormalization(EpsAttrs::default()), &[&x, &p(vec![1.; 2]), &p(vec![1.; 2]), &p(vec![1.; 2]), &Tensor::f32(&[3], vec![1.; 3])]).is_err());
+        assert!(ev(
+            &Op::BatchNormalization(EpsAttrs::default()),
+            &[
+                &x,
+                &p(vec![1.; 2]),
+                &p(vec![1.; 2]),
+                &p(vec![1.; 2]),
+                &Tensor::f32(&[3], vec![1.; 3])
+            ]
+        )
+        .is_err());
     }
 }

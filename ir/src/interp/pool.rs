@@ -5,7 +5,9 @@
 //! hold a real zero.
 
 use super::conv::{spatial, Spatial};
-use super::util::{attr_err, dtype_err, float_out, floats, mk, numel, per_tensor, shape_err, Args, R};
+use super::util::{
+    attr_err, dtype_err, float_out, floats, mk, numel, per_tensor, shape_err, Args, R,
+};
 use crate::ops::PoolAttrs;
 use crate::qmath;
 use crate::tensor::{Data, Tensor};
@@ -15,9 +17,20 @@ fn geom(x: &Tensor, at: &PoolAttrs) -> R<(usize, usize, Spatial)> {
         return Err(shape_err(format!("pooling needs [N, C, spatial...], got {:?}", x.shape)));
     }
     if at.kernel_shape.len() != x.rank() - 2 {
-        return Err(attr_err(format!("kernel_shape {:?} for input {:?}", at.kernel_shape, x.shape)));
+        return Err(attr_err(format!(
+            "kernel_shape {:?} for input {:?}",
+            at.kernel_shape, x.shape
+        )));
     }
-    let sp = spatial(&x.shape[2..], &at.kernel_shape, &at.strides, &at.dilations, &at.pads, at.auto_pad, at.ceil_mode)?;
+    let sp = spatial(
+        &x.shape[2..],
+        &at.kernel_shape,
+        &at.strides,
+        &at.dilations,
+        &at.pads,
+        at.auto_pad,
+        at.ceil_mode,
+    )?;
     Ok((x.shape[0], x.shape[1], sp))
 }
 
@@ -63,7 +76,9 @@ fn windows(sp: &Spatial, mut f: impl FnMut(usize, &[usize], usize)) {
                             if iw < 0 || iw >= sp.ins[2] as isize {
                                 continue;
                             }
-                            taps.push((id as usize * sp.ins[1] + ih as usize) * sp.ins[2] + iw as usize);
+                            taps.push(
+                                (id as usize * sp.ins[1] + ih as usize) * sp.ins[2] + iw as usize,
+                            );
                         }
                     }
                 }
@@ -175,15 +190,20 @@ pub(crate) fn global_pool(a: &Args<'_>, max: bool) -> R<Tensor> {
         }
         let v = x.to_i64_vec().ok_or(dtype_err(0, x.dtype))?;
         let lo = x.dtype.int_range().map(|r| r.0).unwrap_or(i64::MIN);
-        let out: Vec<i64> = (0..n * c).map(|p| v[p * vol..(p + 1) * vol].iter().copied().fold(lo, i64::max)).collect();
-        return Tensor::from_i64_saturating(x.dtype, os, &out).map_err(|e| super::OpError::Internal(e.to_string()));
+        let out: Vec<i64> = (0..n * c)
+            .map(|p| v[p * vol..(p + 1) * vol].iter().copied().fold(lo, i64::max))
+            .collect();
+        return Tensor::from_i64_saturating(x.dtype, os, &out)
+            .map_err(|e| super::OpError::Internal(e.to_string()));
     }
     let v = floats(x, 0)?;
     let out: Vec<f32> = (0..n * c)
         .map(|p| {
             let s = &v[p * vol..(p + 1) * vol];
             if max {
-                s.iter().copied().fold(f32::NEG_INFINITY, |a, b| if b > a || b.is_nan() { b } else { a })
+                s.iter()
+                    .copied()
+                    .fold(f32::NEG_INFINITY, |a, b| if b > a || b.is_nan() { b } else { a })
             } else {
                 s.iter().sum::<f32>() / vol as f32
             }
@@ -225,7 +245,8 @@ pub(crate) fn q_avg_pool(a: &Args<'_>, at: &PoolAttrs) -> R<Tensor> {
         windows(&sp, |o, taps, padded| {
             let s: i64 = taps.iter().map(|&t| plane[t] - zx as i64).sum();
             let cnt = if at.count_include_pad { padded } else { taps.len() };
-            out[p * ovol + o] = if cnt == 0 { zy as i64 } else { q_avg(s, sx, sy, cnt, zy, lo, hi) as i64 };
+            out[p * ovol + o] =
+                if cnt == 0 { zy as i64 } else { q_avg(s, sx, sy, cnt, zy, lo, hi) as i64 };
         });
     }
     Tensor::from_i64_saturating(dt, os, &out).map_err(|e| super::OpError::Internal(e.to_string()))
@@ -248,7 +269,11 @@ pub(crate) fn q_global_avg_pool(a: &Args<'_>) -> R<Tensor> {
     let out: Vec<i64> = (0..n * c)
         .map(|p| {
             let s: i64 = v[p * vol..(p + 1) * vol].iter().map(|&e| e - zx as i64).sum();
-            if vol == 0 { zy as i64 } else { q_avg(s, sx, sy, vol, zy, lo, hi) as i64 }
+            if vol == 0 {
+                zy as i64
+            } else {
+                q_avg(s, sx, sy, vol, zy, lo, hi) as i64
+            }
         })
         .collect();
     Tensor::from_i64_saturating(dt, os, &out).map_err(|e| super::OpError::Internal(e.to_string()))
@@ -276,22 +301,34 @@ mod tests {
 
     #[test]
     fn max_pool_ceil_mode_and_dilation() {
-        let at = PoolAttrs { kernel_shape: vec![3, 3], strides: vec![2, 2], ceil_mode: true, ..Default::default() };
+        let at = PoolAttrs {
+            kernel_shape: vec![3, 3],
+            strides: vec![2, 2],
+            ceil_mode: true,
+            ..Default::default()
+        };
         let r = ev1(&Op::MaxPool(at), &[&x44()]);
         assert_eq!(r.shape, vec![1, 1, 2, 2]);
         assert_eq!(r.as_f32().unwrap(), &[11., 12., 15., 16.]);
-        let at = PoolAttrs { kernel_shape: vec![2, 2], dilations: vec![2, 2], ..Default::default() };
+        let at =
+            PoolAttrs { kernel_shape: vec![2, 2], dilations: vec![2, 2], ..Default::default() };
         let r = ev1(&Op::MaxPool(at), &[&x44()]);
         assert_eq!(r.as_f32().unwrap(), &[11., 12., 15., 16.]);
         let xi = Tensor::i8(&[1, 1, 1, 3], vec![-128, -5, 7]);
-        let at = PoolAttrs { kernel_shape: vec![1, 2], pads: vec![0, 1, 0, 0], ..Default::default() };
+        let at =
+            PoolAttrs { kernel_shape: vec![1, 2], pads: vec![0, 1, 0, 0], ..Default::default() };
         assert_eq!(ev1(&Op::MaxPool(at), &[&xi]).as_i8().unwrap(), &[-128, -5, 7]);
     }
 
     #[test]
     fn avg_pool_pads_and_count_include_pad() {
         let x = Tensor::f32(&[1, 1, 2, 2], vec![1., 2., 3., 4.]);
-        let base = PoolAttrs { kernel_shape: vec![2, 2], pads: vec![1, 1, 1, 1], strides: vec![2, 2], ..Default::default() };
+        let base = PoolAttrs {
+            kernel_shape: vec![2, 2],
+            pads: vec![1, 1, 1, 1],
+            strides: vec![2, 2],
+            ..Default::default()
+        };
         let r = ev1(&Op::AveragePool(base.clone()), &[&x]);
         assert_eq!(r.as_f32().unwrap(), &[1., 2., 3., 4.]);
         let at = PoolAttrs { count_include_pad: true, ..base };
@@ -299,7 +336,13 @@ mod tests {
         assert_eq!(r.as_f32().unwrap(), &[0.25, 0.5, 0.75, 1.]);
         // ceil mode: the overhang past the end pad is not counted even with count_include_pad.
         let x = Tensor::f32(&[1, 1, 1, 5], vec![1., 2., 3., 4., 5.]);
-        let at = PoolAttrs { kernel_shape: vec![1, 2], strides: vec![1, 2], ceil_mode: true, count_include_pad: true, ..Default::default() };
+        let at = PoolAttrs {
+            kernel_shape: vec![1, 2],
+            strides: vec![1, 2],
+            ceil_mode: true,
+            count_include_pad: true,
+            ..Default::default()
+        };
         let r = ev1(&Op::AveragePool(at), &[&x]);
         assert_eq!(r.as_f32().unwrap(), &[1.5, 3.5, 5.]);
     }
@@ -318,11 +361,13 @@ mod tests {
         let x = Tensor::u8(&[1, 1, 2, 2], vec![1, 2, 3, 4]);
         let tx = TensorType::fixed(DType::U8, &[1, 1, 2, 2]).with_quant(Quant::tensor(1.0, 0));
         let ty = TensorType::fixed(DType::U8, &[1, 1, 1, 1]).with_quant(Quant::tensor(1.0, 10));
-        let r = evt(&Op::QGlobalAveragePool, &[(Some(&x), Some(&tx))], std::slice::from_ref(&ty)).unwrap();
+        let r = evt(&Op::QGlobalAveragePool, &[(Some(&x), Some(&tx))], std::slice::from_ref(&ty))
+            .unwrap();
         assert_eq!(r[0].as_u8().unwrap(), &[12]); // 10 · 0.25 = 2.5 → 2 (even), + 10
         let tx1 = TensorType::fixed(DType::U8, &[1, 1, 2, 2]).with_quant(Quant::tensor(1.0, 1));
         // Σ(x − 1) = 6, 6 · 0.25 = 1.5 → 2 (even), + 10.
-        let r = evt(&Op::QGlobalAveragePool, &[(Some(&x), Some(&tx1))], std::slice::from_ref(&ty)).unwrap();
+        let r = evt(&Op::QGlobalAveragePool, &[(Some(&x), Some(&tx1))], std::slice::from_ref(&ty))
+            .unwrap();
         assert_eq!(r[0].as_u8().unwrap(), &[12]);
         // saturation at the top
         let big = TensorType::fixed(DType::U8, &[1, 1, 1, 1]).with_quant(Quant::tensor(0.001, 250));
@@ -336,7 +381,12 @@ mod tests {
         let x = Tensor::i8(&[1, 1, 1, 2], vec![5, 7]);
         let tx = TensorType::fixed(DType::I8, &[1, 1, 1, 2]).with_quant(Quant::tensor(0.5, 3));
         let ty = TensorType::fixed(DType::I8, &[1, 1, 1, 2]).with_quant(Quant::tensor(0.5, -1));
-        let at = PoolAttrs { kernel_shape: vec![1, 2], pads: vec![0, 1, 0, 0], count_include_pad: true, ..Default::default() };
+        let at = PoolAttrs {
+            kernel_shape: vec![1, 2],
+            pads: vec![0, 1, 0, 0],
+            count_include_pad: true,
+            ..Default::default()
+        };
         // windows: [pad, 5] → (0 + 2)/2 = 1 → 0;  [5, 7] → (2 + 4)/2 = 3 → 2.
         let r = evt(&Op::QAveragePool(at), &[(Some(&x), Some(&tx))], &[ty]).unwrap();
         assert_eq!(r[0].as_i8().unwrap(), &[0, 2]);

@@ -76,7 +76,10 @@ pub(crate) fn int_conv(
 ) -> R<(Vec<i32>, Vec<usize>)> {
     let (n, c, m, group, sp) = conv_geom(&x.shape, &w.shape, at)?;
     if zw.len() != 1 && zw.len() != m {
-        return Err(shape_err(format!("weight zero point has {} values for {m} channels", zw.len())));
+        return Err(shape_err(format!(
+            "weight zero point has {} values for {m} channels",
+            zw.len()
+        )));
     }
     if let Some(b) = bias {
         if b.len() != m {
@@ -135,7 +138,12 @@ pub(crate) fn int_conv(
 
 /// Integer batched matmul with numpy broadcasting: `acc = Σ (a − za)(b − zb)`. `za` is per
 /// tensor (len 1) or per row of A (len M); `zb` per tensor or per column of B (len N).
-pub(crate) fn int_matmul(a: &Tensor, za: &[i32], b: &Tensor, zb: &[i32]) -> R<(Vec<i32>, Vec<usize>)> {
+pub(crate) fn int_matmul(
+    a: &Tensor,
+    za: &[i32],
+    b: &Tensor,
+    zb: &[i32],
+) -> R<(Vec<i32>, Vec<usize>)> {
     let g = matmul_shape(&a.shape, &b.shape)?;
     let (m, k, n) = (g.m, g.k, g.n);
     if za.len() != 1 && za.len() != m {
@@ -169,7 +177,18 @@ mod tests {
 
     /// Naive i64 reference of an integer 2-d convolution (then wrapped to i32).
     #[allow(clippy::too_many_arguments)]
-    fn naive(x: &[i32], xs: [usize; 4], zx: i32, w: &[i32], ws: [usize; 4], zw: &[i32], group: usize, st: [usize; 2], di: [usize; 2], p: [usize; 4]) -> Vec<i32> {
+    fn naive(
+        x: &[i32],
+        xs: [usize; 4],
+        zx: i32,
+        w: &[i32],
+        ws: [usize; 4],
+        zw: &[i32],
+        group: usize,
+        st: [usize; 2],
+        di: [usize; 2],
+        p: [usize; 4],
+    ) -> Vec<i32> {
         let [n, c, h, wd] = xs;
         let [m, cg, kh, kw] = ws;
         let oh = (h + p[0] + p[2] - (kh - 1) * di[0] - 1) / st[0] + 1;
@@ -188,12 +207,17 @@ mod tests {
                                 for b in 0..kw {
                                     let iy = (y * st[0] + a * di[0]) as isize - p[0] as isize;
                                     let ix = (xx * st[1] + b * di[1]) as isize - p[1] as isize;
-                                    let xv = if iy < 0 || ix < 0 || iy >= h as isize || ix >= wd as isize {
+                                    let xv = if iy < 0
+                                        || ix < 0
+                                        || iy >= h as isize
+                                        || ix >= wd as isize
+                                    {
                                         zx
                                     } else {
                                         x[((ni * c + cc) * h + iy as usize) * wd + ix as usize]
                                     };
-                                    s += (xv - zx) as i64 * (w[((mo * cg + ci) * kh + a) * kw + b] - z) as i64;
+                                    s += (xv - zx) as i64
+                                        * (w[((mo * cg + ci) * kh + a) * kw + b] - z) as i64;
                                 }
                             }
                         }

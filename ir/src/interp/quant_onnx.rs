@@ -21,7 +21,9 @@ fn zp_list(t: Option<&Tensor>, operand: usize) -> R<Vec<i32>> {
 fn scale_list(t: &Tensor, operand: usize) -> R<Vec<f32>> {
     let v = floats(t, operand)?.into_owned();
     if v.iter().any(|&s| !(s.is_finite() && s > 0.0)) {
-        return Err(OpError::Quant(format!("operand {operand} has a non-positive or non-finite scale")));
+        return Err(OpError::Quant(format!(
+            "operand {operand} has a non-positive or non-finite scale"
+        )));
     }
     Ok(v)
 }
@@ -49,7 +51,10 @@ fn onnx_quant(shape: &[usize], scale: &Tensor, zp: Option<&Tensor>, at: &QLinear
         return Ok(Quant::Block { axis, block: at.block_size, scales, zero_points: zps });
     }
     if scale.rank() != 1 || scale.numel() != shape[axis] {
-        return Err(shape_err(format!("per-axis scale {:?} for axis {axis} of {shape:?}", scale.shape)));
+        return Err(shape_err(format!(
+            "per-axis scale {:?} for axis {axis} of {shape:?}",
+            scale.shape
+        )));
     }
     Ok(Quant::Axis { axis, scales, zero_points: zps })
 }
@@ -67,7 +72,8 @@ pub(crate) fn quantize_with(x: &[f32], shape: &[usize], q: &Quant, dtype: DType)
             qmath::quantize(e, s[p], z[p], lo, hi) as i64
         })
         .collect();
-    Tensor::from_i64_saturating(dtype, shape.to_vec(), &v).map_err(|e| OpError::Internal(e.to_string()))
+    Tensor::from_i64_saturating(dtype, shape.to_vec(), &v)
+        .map_err(|e| OpError::Internal(e.to_string()))
 }
 
 /// Dequantizes integer values with `q` into f32.
@@ -75,10 +81,13 @@ pub(crate) fn dequantize_with(x: &Tensor, q: &Quant) -> R<Vec<f32>> {
     let pi = ParamIndex::new(q, &x.shape)?;
     let (s, z) = (q.scales(), q.zero_points());
     let v = to_i32(x, 0)?;
-    Ok(v.iter().enumerate().map(|(i, &e)| {
-        let p = pi.at(i);
-        qmath::dequantize(e, s[p], z[p])
-    }).collect())
+    Ok(v.iter()
+        .enumerate()
+        .map(|(i, &e)| {
+            let p = pi.at(i);
+            qmath::dequantize(e, s[p], z[p])
+        })
+        .collect())
 }
 
 fn check_qdtype(d: DType, operand: usize) -> R<()> {
@@ -154,13 +163,27 @@ fn per_channel(v: Vec<f32>, m: usize, what: &str) -> R<Vec<f32>> {
 }
 
 /// Requantizes i32 accumulators laid out [outer, m, inner] with per-channel multipliers.
-fn requant_acc(acc: &[i32], shape: Vec<usize>, inner: usize, m: usize, sx: f32, sw: &[f32], sy: f32, zy: i32, dtype: DType) -> R<Tensor> {
+fn requant_acc(
+    acc: &[i32],
+    shape: Vec<usize>,
+    inner: usize,
+    m: usize,
+    sx: f32,
+    sw: &[f32],
+    sy: f32,
+    zy: i32,
+    dtype: DType,
+) -> R<Tensor> {
     let (lo, hi) = qmath::qrange(dtype);
-    let mult: Vec<f32> = (0..m).map(|c| qmath::product_multiplier(sx, sw[if sw.len() == 1 { 0 } else { c }], sy)).collect();
+    let mult: Vec<f32> = (0..m)
+        .map(|c| qmath::product_multiplier(sx, sw[if sw.len() == 1 { 0 } else { c }], sy))
+        .collect();
     let v: Vec<i64> = acc
         .iter()
         .enumerate()
-        .map(|(i, &e)| qmath::requantize(e as i64, 0, mult[(i / inner.max(1)) % m.max(1)], zy, lo, hi) as i64)
+        .map(|(i, &e)| {
+            qmath::requantize(e as i64, 0, mult[(i / inner.max(1)) % m.max(1)], zy, lo, hi) as i64
+        })
         .collect();
     Tensor::from_i64_saturating(dtype, shape, &v).map_err(|e| OpError::Internal(e.to_string()))
 }
@@ -316,7 +339,10 @@ mod tests {
         let x = Tensor::u8(&[3], vec![0, 128, 255]);
         let s = Tensor::scalar_f32(0.5);
         let z = Tensor::u8(&[], vec![128]);
-        assert_eq!(ev1(&Op::DequantizeLinear(ql(1, 0)), &[&x, &s, &z]).as_f32().unwrap(), &[-64., 0., 63.5]);
+        assert_eq!(
+            ev1(&Op::DequantizeLinear(ql(1, 0)), &[&x, &s, &z]).as_f32().unwrap(),
+            &[-64., 0., 63.5]
+        );
         let xi = Tensor::i32(&[2], vec![-4, 6]);
         assert_eq!(ev1(&Op::DequantizeLinear(ql(1, 0)), &[&xi, &s]).as_f32().unwrap(), &[-2., 3.]);
     }
@@ -340,7 +366,19 @@ mod tests {
         // ONNX doc example of QLinearMatMul.
         let a = Tensor::u8(&[2, 4], vec![208, 236, 0, 238, 3, 214, 255, 29]);
         let b = Tensor::u8(&[4, 3], vec![152, 51, 244, 60, 26, 255, 0, 127, 246, 127, 254, 247]);
-        let r = ev1(&Op::QLinearMatMul, &[&a, &Tensor::scalar_f32(0.0066), &Tensor::u8(&[], vec![113]), &b, &Tensor::scalar_f32(0.00705), &Tensor::u8(&[], vec![114]), &Tensor::scalar_f32(0.0107), &Tensor::u8(&[], vec![118])]);
+        let r = ev1(
+            &Op::QLinearMatMul,
+            &[
+                &a,
+                &Tensor::scalar_f32(0.0066),
+                &Tensor::u8(&[], vec![113]),
+                &b,
+                &Tensor::scalar_f32(0.00705),
+                &Tensor::u8(&[], vec![114]),
+                &Tensor::scalar_f32(0.0107),
+                &Tensor::u8(&[], vec![118]),
+            ],
+        );
         assert_eq!(r.as_u8().unwrap(), &[168, 115, 255, 1, 66, 151]);
     }
 
@@ -348,7 +386,10 @@ mod tests {
     fn matmul_integer_and_conv_integer() {
         let a = Tensor::u8(&[4, 3], vec![11, 7, 3, 10, 6, 2, 9, 5, 1, 8, 4, 0]);
         let b = Tensor::u8(&[3, 2], vec![1, 4, 2, 5, 3, 6]);
-        let r = ev1(&Op::MatMulInteger, &[&a, &b, &Tensor::u8(&[], vec![12]), &Tensor::u8(&[], vec![0])]);
+        let r = ev1(
+            &Op::MatMulInteger,
+            &[&a, &b, &Tensor::u8(&[], vec![12]), &Tensor::u8(&[], vec![0])],
+        );
         assert_eq!(r.as_i32().unwrap(), &[-38, -83, -44, -98, -50, -113, -56, -128]);
         let x = Tensor::u8(&[1, 1, 3, 3], vec![2, 3, 4, 5, 6, 7, 8, 9, 10]);
         let w = Tensor::u8(&[1, 1, 2, 2], vec![1, 1, 1, 1]);
@@ -367,7 +408,20 @@ mod tests {
         let sw = Tensor::f32(&[2], vec![0.5, 0.25]);
         let zw = Tensor::i8(&[2], vec![0, 0]);
         let b = Tensor::i32(&[2], vec![1, 0]);
-        let r = ev1(&Op::QLinearConv(ConvAttrs::default()), &[&x, &Tensor::scalar_f32(1.0), &Tensor::u8(&[], vec![128]), &w, &sw, &zw, &Tensor::scalar_f32(1.0), &Tensor::i8(&[], vec![-1]), &b]);
+        let r = ev1(
+            &Op::QLinearConv(ConvAttrs::default()),
+            &[
+                &x,
+                &Tensor::scalar_f32(1.0),
+                &Tensor::u8(&[], vec![128]),
+                &w,
+                &sw,
+                &zw,
+                &Tensor::scalar_f32(1.0),
+                &Tensor::i8(&[], vec![-1]),
+                &b,
+            ],
+        );
         // acc ch0 = [2·3+1, −2·3+1] = [7, −5] · 0.5 = [3.5, −2.5] → [4, −2] → +zy → [3, −3]
         // acc ch1 = [−6, 6] · 0.25 = [−1.5, 1.5] → [−2, 2] → [−3, 1]
         assert_eq!(r.as_i8().unwrap(), &[3, -3, -3, 1]);

@@ -7,7 +7,10 @@ use super::broadcast::zip;
 use super::movement::concat_tensors;
 use super::qconv::{int_conv, int_matmul, to_i32};
 use super::quant_onnx::{dequantize_with, quantize_with};
-use super::util::{dtype_err, float_out, floats, gather_data, mk, norm_axis, per_tensor, shape_err, Args, ParamIndex, R};
+use super::util::{
+    dtype_err, float_out, floats, gather_data, mk, norm_axis, per_tensor, shape_err, Args,
+    ParamIndex, R,
+};
 use super::OpError;
 use crate::dtype::DType;
 use crate::ops::ConvAttrs;
@@ -61,7 +64,8 @@ pub(crate) fn requantize(a: &Args<'_>) -> R<Tensor> {
         .enumerate()
         .map(|(i, &e)| {
             let (p, q) = (px.at(i), py.at(i));
-            qmath::requantize(e as i64, zx[p], qmath::multiplier(sx[p], sy[q]), zy[q], lo, hi) as i64
+            qmath::requantize(e as i64, zx[p], qmath::multiplier(sx[p], sy[q]), zy[q], lo, hi)
+                as i64
         })
         .collect();
     out_int(dt, x.shape.clone(), &out)
@@ -72,7 +76,9 @@ fn weight_zps(q: &Quant, what: &str) -> R<Vec<i32>> {
     match q {
         Quant::Tensor { zero_point, .. } => Ok(vec![*zero_point]),
         Quant::Axis { axis: 0, zero_points, .. } => Ok(zero_points.clone()),
-        _ => Err(OpError::Quant(format!("{what} must be quantized per tensor or per output channel (axis 0)"))),
+        _ => Err(OpError::Quant(format!(
+            "{what} must be quantized per tensor or per output channel (axis 0)"
+        ))),
     }
 }
 
@@ -103,8 +109,14 @@ pub(crate) fn qmatmul(a: &Args<'_>) -> R<Tensor> {
     let (_, za) = per_tensor(a.operand_quant(0)?, "QMatMul A")?;
     let zb = match a.operand_quant(1)? {
         Quant::Tensor { zero_point, .. } => vec![*zero_point],
-        Quant::Axis { axis, zero_points, .. } if y.rank() >= 2 && *axis == y.rank() - 1 => zero_points.clone(),
-        _ => return Err(OpError::Quant("QMatMul B must be quantized per tensor or per column".into())),
+        Quant::Axis { axis, zero_points, .. } if y.rank() >= 2 && *axis == y.rank() - 1 => {
+            zero_points.clone()
+        }
+        _ => {
+            return Err(OpError::Quant(
+                "QMatMul B must be quantized per tensor or per column".into(),
+            ))
+        }
     };
     let (mut acc, shape) = int_matmul(x, &[za], y, &zb)?;
     if let Some(bt) = a.opt(2) {
@@ -189,7 +201,10 @@ pub(crate) fn lut(a: &Args<'_>) -> R<Tensor> {
     };
     let n = (hi - lo + 1) as usize;
     if t.rank() != 1 || t.numel() != n {
-        return Err(shape_err(format!("table {:?} must have {n} entries for {}", t.shape, x.dtype)));
+        return Err(shape_err(format!(
+            "table {:?} must have {n} entries for {}",
+            t.shape, x.dtype
+        )));
     }
     let idx: Vec<usize> = to_i32(x, 0)?
         .into_iter()
@@ -223,15 +238,25 @@ mod tests {
         let r = evt(&Op::Quantize, &[(Some(&x), None)], std::slice::from_ref(&rt)).unwrap();
         // 0.5 → 0, 1.5 → 2, −2.5 → −2 + 5 = 3, 200 + 5 → 127
         assert_eq!(r[0].as_i8().unwrap(), &[0, 2, 3, 127]);
-        let d = evt(&Op::Dequantize, &[(Some(&r[0]), Some(&rt))], &[TensorType::fixed(DType::F32, &[2, 2])]).unwrap();
+        let d = evt(
+            &Op::Dequantize,
+            &[(Some(&r[0]), Some(&rt))],
+            &[TensorType::fixed(DType::F32, &[2, 2])],
+        )
+        .unwrap();
         assert_eq!(d[0].as_f32().unwrap(), &[0., 1., -1., 61.]);
-        assert!(evt(&Op::Quantize, &[(Some(&x), None)], &[TensorType::fixed(DType::I8, &[2, 2])]).is_err());
+        assert!(evt(&Op::Quantize, &[(Some(&x), None)], &[TensorType::fixed(DType::I8, &[2, 2])])
+            .is_err());
     }
 
     #[test]
     fn requantize_per_channel_ties() {
         let x = Tensor::i32(&[1, 2, 2], vec![5, 7, -5, 300]);
-        let tx = TensorType::fixed(DType::I32, &[1, 2, 2]).with_quant(Quant::Axis { axis: 1, scales: vec![0.5, 0.25], zero_points: vec![0, 0] });
+        let tx = TensorType::fixed(DType::I32, &[1, 2, 2]).with_quant(Quant::Axis {
+            axis: 1,
+            scales: vec![0.5, 0.25],
+            zero_points: vec![0, 0],
+        });
         let ty = qt(DType::I8, &[1, 2, 2], 1.0, 1);
         let r = evt(&Op::Requantize, &[(Some(&x), Some(&tx))], &[ty]).unwrap();
         // ch0 ·0.5: 2.5→2, 3.5→4; ch1 ·0.25: −1.25→−1, 75 → +1.
@@ -249,10 +274,20 @@ mod tests {
         let tx = qt(DType::U8, &[1, 1, 1, 2], 0.1, 10);
         let tw = qt(DType::I8, &[1, 1, 1, 3], 0.2, 1);
         let at = ConvAttrs { pads: vec![0, 1, 0, 1], ..Default::default() };
-        let r = evt(&Op::QConv(at), &[(Some(&x), Some(&tx)), (Some(&w), Some(&tw)), (Some(&b), None)], &[TensorType::fixed(DType::I32, &[1, 1, 1, 2])]).unwrap();
+        let r = evt(
+            &Op::QConv(at),
+            &[(Some(&x), Some(&tx)), (Some(&w), Some(&tw)), (Some(&b), None)],
+            &[TensorType::fixed(DType::I32, &[1, 1, 1, 2])],
+        )
+        .unwrap();
         // x − zx = [0, 2], w − zw = [0, 1, 2]; windows [pad,0,2] → 0·0+0·1+2·2 = 4; [0,2,pad] → 2.
         assert_eq!(r[0].as_i32().unwrap(), &[104, 102]);
-        assert!(evt(&Op::QConv(ConvAttrs::default()), &[(Some(&x), None), (Some(&w), Some(&tw))], &[]).is_err());
+        assert!(evt(
+            &Op::QConv(ConvAttrs::default()),
+            &[(Some(&x), None), (Some(&w), Some(&tw))],
+            &[]
+        )
+        .is_err());
     }
 
     #[test]
@@ -260,9 +295,18 @@ mod tests {
         let a = Tensor::i8(&[1, 2], vec![3, 4]);
         let b = Tensor::i8(&[2, 2], vec![1, 2, 3, 4]);
         let ta = qt(DType::I8, &[1, 2], 1.0, 1);
-        let tb = TensorType::fixed(DType::I8, &[2, 2]).with_quant(Quant::Axis { axis: 1, scales: vec![1.0, 1.0], zero_points: vec![1, 0] });
+        let tb = TensorType::fixed(DType::I8, &[2, 2]).with_quant(Quant::Axis {
+            axis: 1,
+            scales: vec![1.0, 1.0],
+            zero_points: vec![1, 0],
+        });
         let bias = Tensor::i32(&[2], vec![10, -10]);
-        let r = evt(&Op::QMatMul, &[(Some(&a), Some(&ta)), (Some(&b), Some(&tb)), (Some(&bias), None)], &[TensorType::fixed(DType::I32, &[1, 2])]).unwrap();
+        let r = evt(
+            &Op::QMatMul,
+            &[(Some(&a), Some(&ta)), (Some(&b), Some(&tb)), (Some(&bias), None)],
+            &[TensorType::fixed(DType::I32, &[1, 2])],
+        )
+        .unwrap();
         // a − 1 = [2, 3]; b − zb = [[0, 2], [2, 4]] → [6, 16] + bias.
         assert_eq!(r[0].as_i32().unwrap(), &[16, 6]);
     }
@@ -274,10 +318,20 @@ mod tests {
         let ta = qt(DType::U8, &[2], 0.5, 128);
         let tb = qt(DType::U8, &[1], 0.25, 128);
         let ty = qt(DType::U8, &[2], 1.0, 100);
-        let r = evt(&Op::QAdd, &[(Some(&a), Some(&ta)), (Some(&b), Some(&tb))], std::slice::from_ref(&ty)).unwrap();
+        let r = evt(
+            &Op::QAdd,
+            &[(Some(&a), Some(&ta)), (Some(&b), Some(&tb))],
+            std::slice::from_ref(&ty),
+        )
+        .unwrap();
         // 2·0.5 + 1·0.25 = 1.25 → 1 → 101; 127·0.5 + 0.25 = 63.75 → 64 → 164
         assert_eq!(r[0].as_u8().unwrap(), &[101, 164]);
-        let r = evt(&Op::QMul, &[(Some(&a), Some(&ta)), (Some(&b), Some(&tb))], std::slice::from_ref(&ty)).unwrap();
+        let r = evt(
+            &Op::QMul,
+            &[(Some(&a), Some(&ta)), (Some(&b), Some(&tb))],
+            std::slice::from_ref(&ty),
+        )
+        .unwrap();
         // 2·1·0.125 = 0.25 → 0 → 100; 127·0.125 = 15.875 → 16 → 116
         assert_eq!(r[0].as_u8().unwrap(), &[100, 116]);
         let ty2 = qt(DType::I8, &[2], 0.01, 0);
@@ -294,7 +348,12 @@ mod tests {
         let ta = qt(DType::I8, &[1], 0.5, 0);
         let tb = qt(DType::I8, &[2], 0.25, 1);
         let ty = qt(DType::I8, &[3], 0.5, 2);
-        let r = evt(&Op::QConcat(crate::ops::AxisAttrs { axis: 0 }), &[(Some(&a), Some(&ta)), (Some(&b), Some(&tb))], &[ty]).unwrap();
+        let r = evt(
+            &Op::QConcat(crate::ops::AxisAttrs { axis: 0 }),
+            &[(Some(&a), Some(&ta)), (Some(&b), Some(&tb))],
+            &[ty],
+        )
+        .unwrap();
         // a: 10·1 + 2 = 12; b: (5−1)·0.5 = 2 → 4; (−129)·0.5 = −64.5 → −64 → −62
         assert_eq!(r[0].as_i8().unwrap(), &[12, 4, -62]);
     }

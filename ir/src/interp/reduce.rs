@@ -3,7 +3,10 @@
 //!
 //! Float sums accumulate in f64; integer reductions compute in i64 and wrap to the dtype.
 
-use super::util::{dtype_err, float_out, floats, int_list, int_out_wrapping, ints, norm_axis, numel, value_err, Args, R};
+use super::util::{
+    dtype_err, float_out, floats, int_list, int_out_wrapping, ints, norm_axis, numel, value_err,
+    Args, R,
+};
 use crate::ops::{ArgAttrs, ReduceAttrs};
 use crate::tensor::Tensor;
 
@@ -234,15 +237,25 @@ mod tests {
     #[test]
     fn argmax_argmin_ties() {
         let t = Tensor::f32(&[2, 3], vec![1., 5., 5., 4., 4., 0.]);
-        let r = ev1(&Op::ArgMax(ArgAttrs { axis: 1, keepdims: false, select_last_index: false }), &[&t]);
+        let r = ev1(
+            &Op::ArgMax(ArgAttrs { axis: 1, keepdims: false, select_last_index: false }),
+            &[&t],
+        );
         assert_eq!(r.as_i64().unwrap(), &[1, 0]);
-        let r = ev1(&Op::ArgMax(ArgAttrs { axis: -1, keepdims: true, select_last_index: true }), &[&t]);
+        let r =
+            ev1(&Op::ArgMax(ArgAttrs { axis: -1, keepdims: true, select_last_index: true }), &[&t]);
         assert_eq!(r.shape, vec![2, 1]);
         assert_eq!(r.as_i64().unwrap(), &[2, 1]);
-        let r = ev1(&Op::ArgMin(ArgAttrs { axis: 0, keepdims: false, select_last_index: false }), &[&t]);
+        let r = ev1(
+            &Op::ArgMin(ArgAttrs { axis: 0, keepdims: false, select_last_index: false }),
+            &[&t],
+        );
         assert_eq!(r.as_i64().unwrap(), &[0, 1, 1]);
         let ti = Tensor::i8(&[3], vec![-1, -128, -128]);
-        let r = ev1(&Op::ArgMin(ArgAttrs { axis: 0, keepdims: false, select_last_index: true }), &[&ti]);
+        let r = ev1(
+            &Op::ArgMin(ArgAttrs { axis: 0, keepdims: false, select_last_index: true }),
+            &[&ti],
+        );
         assert_eq!(r.as_i64().unwrap(), &[2]);
     }
 }

@@ -4,11 +4,20 @@
 //! Out-of-range taps read the edge (ONNX's edge padding of the reference); cubic with
 //! exclude_outside renormalizes the in-range weights.
 
-use super::util::{dtype_err, float_out, floats, gather_data, mk, numel, shape_err, value_err, Args, R};
+use super::util::{
+    dtype_err, float_out, floats, gather_data, mk, numel, shape_err, value_err, Args, R,
+};
 use crate::ops::{CoordMode, NearestMode, ResizeAttrs, ResizeMode};
 use crate::tensor::Tensor;
 
-fn orig_coord(at: &ResizeAttrs, o: usize, scale: f64, n_in: usize, n_out: usize, roi: (f64, f64)) -> f64 {
+fn orig_coord(
+    at: &ResizeAttrs,
+    o: usize,
+    scale: f64,
+    n_in: usize,
+    n_out: usize,
+    roi: (f64, f64),
+) -> f64 {
     let x = o as f64;
     match at.coordinate_transformation_mode {
         CoordMode::HalfPixel => (x + 0.5) / scale - 0.5,
@@ -85,9 +94,18 @@ fn cubic_coeffs(r: f64, a: f64) -> [f64; 4] {
 }
 
 /// Taps (input index, weight) of one output coordinate; `None`: extrapolation value.
-fn taps(at: &ResizeAttrs, o: usize, scale: f64, n_in: usize, n_out: usize, roi: (f64, f64)) -> Option<Vec<(usize, f64)>> {
+fn taps(
+    at: &ResizeAttrs,
+    o: usize,
+    scale: f64,
+    n_in: usize,
+    n_out: usize,
+    roi: (f64, f64),
+) -> Option<Vec<(usize, f64)>> {
     let x = orig_coord(at, o, scale, n_in, n_out, roi);
-    if at.coordinate_transformation_mode == CoordMode::TfCropAndResize && (x < 0.0 || x > n_in as f64 - 1.0) {
+    if at.coordinate_transformation_mode == CoordMode::TfCropAndResize
+        && (x < 0.0 || x > n_in as f64 - 1.0)
+    {
         return None;
     }
     let last = n_in as i64 - 1;
@@ -131,7 +149,8 @@ pub(crate) fn resize(a: &Args<'_>, at: &ResizeAttrs) -> R<Tensor> {
             if s.len() != r || s.iter().any(|&v| v <= 0.0 || !v.is_finite()) {
                 return Err(value_err(format!("Resize scales {s:?} for rank {r}")));
             }
-            let sz = x.shape.iter().zip(&s).map(|(&d, &k)| (d as f64 * k).floor() as usize).collect();
+            let sz =
+                x.shape.iter().zip(&s).map(|(&d, &k)| (d as f64 * k).floor() as usize).collect();
             (s, sz)
         }
         (None, Some(z)) => {
@@ -160,7 +179,10 @@ pub(crate) fn resize(a: &Args<'_>, at: &ResizeAttrs) -> R<Tensor> {
         // Pure index selection: works for every dtype and needs no float conversion.
         let mut cur = x.clone();
         for ax in (0..r).rev() {
-            if sizes[ax] == cur.shape[ax] && scales[ax] == 1.0 && at.coordinate_transformation_mode != CoordMode::TfCropAndResize {
+            if sizes[ax] == cur.shape[ax]
+                && scales[ax] == 1.0
+                && at.coordinate_transformation_mode != CoordMode::TfCropAndResize
+            {
                 continue;
             }
             if cur.shape[ax] == 0 && sizes[ax] > 0 {
@@ -177,7 +199,13 @@ pub(crate) fn resize(a: &Args<'_>, at: &ResizeAttrs) -> R<Tensor> {
                 if !x.dtype.is_float() {
                     return Err(dtype_err(0, x.dtype));
                 }
-                cur = apply_float(&cur, ax, sizes[ax], |o| map[o].map(|i| vec![(i, 1.0)]), at.extrapolation_value)?;
+                cur = apply_float(
+                    &cur,
+                    ax,
+                    sizes[ax],
+                    |o| map[o].map(|i| vec![(i, 1.0)]),
+                    at.extrapolation_value,
+                )?;
                 continue;
             }
             let outer = numel(&cur.shape[..ax])?;
@@ -201,19 +229,34 @@ pub(crate) fn resize(a: &Args<'_>, at: &ResizeAttrs) -> R<Tensor> {
     }
     let mut cur = x.clone();
     for ax in (0..r).rev() {
-        if sizes[ax] == cur.shape[ax] && scales[ax] == 1.0 && at.coordinate_transformation_mode != CoordMode::TfCropAndResize {
+        if sizes[ax] == cur.shape[ax]
+            && scales[ax] == 1.0
+            && at.coordinate_transformation_mode != CoordMode::TfCropAndResize
+        {
             continue;
         }
         if cur.shape[ax] == 0 && sizes[ax] > 0 {
             return Err(shape_err("cannot resize an empty axis"));
         }
         let (n_in, n_out, s, ro) = (cur.shape[ax], sizes[ax], scales[ax], roi[ax]);
-        cur = apply_float(&cur, ax, n_out, |o| taps(at, o, s, n_in, n_out, ro), at.extrapolation_value)?;
+        cur = apply_float(
+            &cur,
+            ax,
+            n_out,
+            |o| taps(at, o, s, n_in, n_out, ro),
+            at.extrapolation_value,
+        )?;
     }
     Ok(cur)
 }
 
-fn apply_float(x: &Tensor, ax: usize, n_out: usize, tap: impl Fn(usize) -> Option<Vec<(usize, f64)>>, extra: f32) -> R<Tensor> {
+fn apply_float(
+    x: &Tensor,
+    ax: usize,
+    n_out: usize,
+    tap: impl Fn(usize) -> Option<Vec<(usize, f64)>>,
+    extra: f32,
+) -> R<Tensor> {
     let v = floats(x, 0)?;
     let outer = numel(&x.shape[..ax])?;
     let inner = numel(&x.shape[ax + 1..])?;
@@ -225,7 +268,10 @@ fn apply_float(x: &Tensor, ax: usize, n_out: usize, tap: impl Fn(usize) -> Optio
             for i in 0..inner {
                 out.push(match t {
                     None => extra,
-                    Some(t) => t.iter().map(|&(k, w)| v[(o * d + k) * inner + i] as f64 * w).sum::<f64>() as f32,
+                    Some(t) => {
+                        t.iter().map(|&(k, w)| v[(o * d + k) * inner + i] as f64 * w).sum::<f64>()
+                            as f32
+                    }
                 });
             }
         }
@@ -249,7 +295,10 @@ mod tests {
     #[test]
     fn nearest_upsample_modes() {
         let x = Tensor::f32(&[1, 1, 1, 2], vec![1., 2.]);
-        let at = ResizeAttrs { coordinate_transformation_mode: CoordMode::Asymmetric, ..Default::default() };
+        let at = ResizeAttrs {
+            coordinate_transformation_mode: CoordMode::Asymmetric,
+            ..Default::default()
+        };
         let r = rs(at, &x, &[1., 1., 2., 2.]);
         assert_eq!(r.shape, vec![1, 1, 2, 4]);
         assert_eq!(r.as_f32().unwrap(), &[1., 1., 2., 2., 1., 1., 2., 2.]);
@@ -262,7 +311,11 @@ mod tests {
         let x = Tensor::f32(&[3], vec![1., 2., 3.]);
         assert_eq!(rs(at, &x, &[2.]).as_f32().unwrap(), &[1., 2., 2., 3., 3., 3.]);
         // asymmetric 0.5-ties: x/1.5 for out 0..3 = 0, 0.667, 1.333; round_prefer_ceil at exactly .5
-        let at = ResizeAttrs { coordinate_transformation_mode: CoordMode::Asymmetric, nearest_mode: NearestMode::RoundPreferCeil, ..Default::default() };
+        let at = ResizeAttrs {
+            coordinate_transformation_mode: CoordMode::Asymmetric,
+            nearest_mode: NearestMode::RoundPreferCeil,
+            ..Default::default()
+        };
         let x = Tensor::f32(&[2], vec![1., 2.]);
         assert_eq!(rs(at, &x, &[4.]).as_f32().unwrap(), &[1., 1., 2., 2., 2., 2., 2., 2.]);
     }
@@ -272,8 +325,16 @@ mod tests {
         let x = Tensor::f32(&[1, 1, 2, 2], vec![1., 2., 3., 4.]);
         let at = ResizeAttrs { mode: ResizeMode::Linear, ..Default::default() };
         let r = rs(at, &x, &[1., 1., 2., 2.]);
-        close(r.as_f32().unwrap(), &[1., 1.25, 1.75, 2., 1.5, 1.75, 2.25, 2.5, 2.5, 2.75, 3.25, 3.5, 3., 3.25, 3.75, 4.], 1e-6);
-        let at = ResizeAttrs { mode: ResizeMode::Linear, coordinate_transformation_mode: CoordMode::AlignCorners, ..Default::default() };
+        close(
+            r.as_f32().unwrap(),
+            &[1., 1.25, 1.75, 2., 1.5, 1.75, 2.25, 2.5, 2.5, 2.75, 3.25, 3.5, 3., 3.25, 3.75, 4.],
+            1e-6,
+        );
+        let at = ResizeAttrs {
+            mode: ResizeMode::Linear,
+            coordinate_transformation_mode: CoordMode::AlignCorners,
+            ..Default::default()
+        };
         let x = Tensor::f32(&[2], vec![0., 3.]);
         let sz = Tensor::i64(&[1], vec![4]);
         let r = evo(&Op::Resize(at), &[Some(&x), None, None, Some(&sz)], 1).unwrap();
@@ -284,9 +345,17 @@ mod tests {
     fn cubic_matches_onnx_reference() {
         // onnx backend test resize_upsample_scales_cubic_asymmetric, first row.
         let x = Tensor::f32(&[1, 1, 4, 4], (1..=16).map(|v| v as f32).collect());
-        let at = ResizeAttrs { mode: ResizeMode::Cubic, coordinate_transformation_mode: CoordMode::Asymmetric, ..Default::default() };
+        let at = ResizeAttrs {
+            mode: ResizeMode::Cubic,
+            coordinate_transformation_mode: CoordMode::Asymmetric,
+            ..Default::default()
+        };
         let r = rs(at, &x, &[1., 1., 2., 2.]);
-        close(&r.as_f32().unwrap()[..8], &[1.0, 1.40625, 2.0, 2.5, 3.0, 3.59375, 4.0, 4.09375], 1e-5);
+        close(
+            &r.as_f32().unwrap()[..8],
+            &[1.0, 1.40625, 2.0, 2.5, 3.0, 3.59375, 4.0, 4.09375],
+            1e-5,
+        );
     }
 
     #[test]
@@ -294,7 +363,12 @@ mod tests {
         let x = Tensor::f32(&[1, 1, 2, 2], vec![1., 2., 3., 4.]);
         let roi = Tensor::f32(&[8], vec![0., 0., 0., 0., 1., 1., 1., 2.]);
         let sz = Tensor::i64(&[4], vec![1, 1, 2, 3]);
-        let at = ResizeAttrs { mode: ResizeMode::Linear, coordinate_transformation_mode: CoordMode::TfCropAndResize, extrapolation_value: 9.0, ..Default::default() };
+        let at = ResizeAttrs {
+            mode: ResizeMode::Linear,
+            coordinate_transformation_mode: CoordMode::TfCropAndResize,
+            extrapolation_value: 9.0,
+            ..Default::default()
+        };
         let r = evo(&Op::Resize(at), &[Some(&x), Some(&roi), None, Some(&sz)], 1).unwrap();
         // w coords: 0, 1, 2 (2 is outside [0, 1]).
         close(r[0].as_f32().unwrap(), &[1., 2., 9., 3., 4., 9.], 1e-6);

@@ -1,7 +1,10 @@
 //! Shape ops: `Reshape` (0 copies an extent unless allowzero, -1 is inferred), `Flatten`,
 //! `Squeeze`, `Unsqueeze`, `Shape`, `Size`, `ConstantOfShape` and `Range`.
 
-use super::util::{attr_err, cmul, dtype_err, int_list, ints, mk, norm_axis, numel, scalar_f64, shape_err, value_err, Args, R};
+use super::util::{
+    attr_err, cmul, dtype_err, int_list, ints, mk, norm_axis, numel, scalar_f64, shape_err,
+    value_err, Args, R,
+};
 use crate::dtype::DType;
 use crate::ops::{ConstantOfShapeAttrs, ReshapeAttrs, ShapeAttrs};
 use crate::tensor::{Data, Tensor};
@@ -64,7 +67,8 @@ pub(crate) fn flatten(a: &Args<'_>, axis: i64) -> R<Tensor> {
 }
 
 fn axes_list(t: &Tensor, rank: usize) -> R<Vec<usize>> {
-    let mut v: Vec<usize> = int_list(t, 1)?.into_iter().map(|a| norm_axis(a, rank)).collect::<R<_>>()?;
+    let mut v: Vec<usize> =
+        int_list(t, 1)?.into_iter().map(|a| norm_axis(a, rank)).collect::<R<_>>()?;
     v.sort();
     let n = v.len();
     v.dedup();
@@ -87,7 +91,8 @@ pub(crate) fn squeeze(a: &Args<'_>) -> R<Tensor> {
             return Err(shape_err(format!("cannot squeeze axis {ax} of extent {}", x.shape[ax])));
         }
     }
-    let out = x.shape.iter().enumerate().filter(|(i, _)| !axes.contains(i)).map(|(_, &d)| d).collect();
+    let out =
+        x.shape.iter().enumerate().filter(|(i, _)| !axes.contains(i)).map(|(_, &d)| d).collect();
     with_shape(x, out)
 }
 
@@ -118,7 +123,8 @@ pub(crate) fn shape_of(a: &Args<'_>, at: &ShapeAttrs) -> R<Tensor> {
     let clampi = |v: i64| (if v < 0 { v + r } else { v }).clamp(0, r) as usize;
     let s = clampi(at.start);
     let e = clampi(at.end.unwrap_or(r));
-    let dims: Vec<i64> = if s < e { x.shape[s..e].iter().map(|&d| d as i64).collect() } else { vec![] };
+    let dims: Vec<i64> =
+        if s < e { x.shape[s..e].iter().map(|&d| d as i64).collect() } else { vec![] };
     Ok(Tensor::i64(&[dims.len()], dims))
 }
 
@@ -169,7 +175,8 @@ pub(crate) fn range(a: &Args<'_>) -> R<Tensor> {
         return Err(shape_err("Range operands must share a dtype"));
     }
     if s.dtype.is_float() {
-        let (s0, l0, d0) = (scalar_f64(s, 0)? as f32, scalar_f64(l, 1)? as f32, scalar_f64(d, 2)? as f32);
+        let (s0, l0, d0) =
+            (scalar_f64(s, 0)? as f32, scalar_f64(l, 1)? as f32, scalar_f64(d, 2)? as f32);
         if d0 == 0.0 || !d0.is_finite() {
             return Err(value_err("Range delta must be finite and nonzero"));
         }
@@ -199,7 +206,8 @@ pub(crate) fn range(a: &Args<'_>) -> R<Tensor> {
         return Err(super::OpError::Overflow);
     }
     let v: Vec<i64> = (0..cnt as i128).map(|i| (s0 + i * d0) as i64).collect();
-    Tensor::from_i64_saturating(s.dtype, vec![cnt], &v).map_err(|e| super::OpError::Internal(e.to_string()))
+    Tensor::from_i64_saturating(s.dtype, vec![cnt], &v)
+        .map_err(|e| super::OpError::Internal(e.to_string()))
 }
 
 #[cfg(test)]
@@ -221,9 +229,15 @@ mod tests {
         let r = ev1(&Op::Reshape(ReshapeAttrs { allowzero: true }), &[&e, &s]);
         assert_eq!(r.shape, vec![0, 5]);
         let s = Tensor::i64(&[2], vec![5, -1]);
-        assert!(matches!(ev_err(&Op::Reshape(ReshapeAttrs::default()), &[&x, &s]), OpError::Shape(_)));
+        assert!(matches!(
+            ev_err(&Op::Reshape(ReshapeAttrs::default()), &[&x, &s]),
+            OpError::Shape(_)
+        ));
         let s = Tensor::i64(&[2], vec![-1, -1]);
-        assert!(matches!(ev_err(&Op::Reshape(ReshapeAttrs::default()), &[&x, &s]), OpError::Value(_)));
+        assert!(matches!(
+            ev_err(&Op::Reshape(ReshapeAttrs::default()), &[&x, &s]),
+            OpError::Value(_)
+        ));
     }
 
     #[test]
@@ -250,11 +264,18 @@ mod tests {
         assert_eq!(r.shape, vec![0]);
         assert_eq!(ev1(&Op::Size, &[&x]).as_i64().unwrap(), &[24]);
         let s = Tensor::i64(&[2], vec![2, 2]);
-        let r = ev1(&Op::ConstantOfShape(ConstantOfShapeAttrs { dtype: DType::I32, value: 7.0 }), &[&s]);
+        let r = ev1(
+            &Op::ConstantOfShape(ConstantOfShapeAttrs { dtype: DType::I32, value: 7.0 }),
+            &[&s],
+        );
         assert_eq!(r.as_i32().unwrap(), &[7; 4]);
-        let r = ev(&Op::ConstantOfShape(ConstantOfShapeAttrs { dtype: DType::I8, value: 300.0 }), &[&s]);
+        let r = ev(
+            &Op::ConstantOfShape(ConstantOfShapeAttrs { dtype: DType::I8, value: 300.0 }),
+            &[&s],
+        );
         assert!(r.is_err());
-        let (a, b, c) = (Tensor::i64(&[], vec![10]), Tensor::i64(&[], vec![1]), Tensor::i64(&[], vec![-3]));
+        let (a, b, c) =
+            (Tensor::i64(&[], vec![10]), Tensor::i64(&[], vec![1]), Tensor::i64(&[], vec![-3]));
         assert_eq!(ev1(&Op::Range, &[&a, &b, &c]).as_i64().unwrap(), &[10, 7, 4]);
         let (a, b, c) = (Tensor::scalar_f32(0.), Tensor::scalar_f32(1.), Tensor::scalar_f32(0.25));
         assert_eq!(ev1(&Op::Range, &[&a, &b, &c]).as_f32().unwrap(), &[0., 0.25, 0.5, 0.75]);

@@ -46,7 +46,9 @@ pub(crate) fn unary(op: &Op, a: &Args<'_>) -> R<Tensor> {
     let out: Vec<f32> = match *op {
         Op::Relu => v.iter().map(|&x| if x < 0.0 { 0.0 } else { x }).collect(),
         Op::LeakyRelu(at) => v.iter().map(|&x| if x >= 0.0 { x } else { at.alpha * x }).collect(),
-        Op::Elu(at) => v.iter().map(|&x| if x >= 0.0 { x } else { at.alpha * (x.exp() - 1.0) }).collect(),
+        Op::Elu(at) => {
+            v.iter().map(|&x| if x >= 0.0 { x } else { at.alpha * (x.exp() - 1.0) }).collect()
+        }
         Op::Sigmoid => v.iter().map(|&x| sigmoid(x)).collect(),
         Op::HardSigmoid(at) => {
             v.iter().map(|&x| (at.alpha * x + at.beta).clamp(0.0, 1.0)).collect()
@@ -61,7 +63,9 @@ pub(crate) fn unary(op: &Op, a: &Args<'_>) -> R<Tensor> {
                 .collect(),
             GeluApprox::Tanh => {
                 let c = (2.0f32 / std::f32::consts::PI).sqrt();
-                v.iter().map(|&x| 0.5 * x * (1.0 + (c * (x + 0.044715 * x * x * x)).tanh())).collect()
+                v.iter()
+                    .map(|&x| 0.5 * x * (1.0 + (c * (x + 0.044715 * x * x * x)).tanh()))
+                    .collect()
             }
         },
         Op::Exp => v.iter().map(|&x| x.exp()).collect(),
@@ -75,12 +79,17 @@ pub(crate) fn unary(op: &Op, a: &Args<'_>) -> R<Tensor> {
         Op::Round => v.iter().map(|&x| crate::qmath::round_half_even(x)).collect(),
         Op::Sign => v
             .iter()
-            .map(|&x| if x > 0.0 { 1.0 } else if x < 0.0 { -1.0 } else { x })
+            .map(|&x| {
+                if x > 0.0 {
+                    1.0
+                } else if x < 0.0 {
+                    -1.0
+                } else {
+                    x
+                }
+            })
             .collect(),
-        Op::Softplus => v
-            .iter()
-            .map(|&x| if x > 20.0 { x } else { x.exp().ln_1p() })
-            .collect(),
+        Op::Softplus => v.iter().map(|&x| if x > 20.0 { x } else { x.exp().ln_1p() }).collect(),
         Op::Sin => v.iter().map(|&x| x.sin()).collect(),
         Op::Cos => v.iter().map(|&x| x.cos()).collect(),
         _ => return Err(OpError::Internal(format!("{} is not a unary op", op.name()))),
@@ -150,7 +159,11 @@ mod tests {
         let r = ev1(&Op::LeakyRelu(AlphaAttrs { alpha: 0.1 }), &[&x]);
         close(r.as_f32().unwrap(), &[-0.2, -0.05, 0., 0.5, 3.], 1e-7);
         let r = ev1(&Op::HardSwish, &[&x]);
-        close(r.as_f32().unwrap(), &[-2. * (1. / 6.), -0.5 * (0.5 - 0.5 / 6.), 0., 0.5 * (0.5 + 0.5 / 6.), 3.], 1e-6);
+        close(
+            r.as_f32().unwrap(),
+            &[-2. * (1. / 6.), -0.5 * (0.5 - 0.5 / 6.), 0., 0.5 * (0.5 + 0.5 / 6.), 3.],
+            1e-6,
+        );
         let r = ev1(&Op::HardSigmoid(HardSigmoidAttrs::default()), &[&x]);
         close(r.as_f32().unwrap(), &[0.1, 0.4, 0.5, 0.6, 1.0], 1e-6);
         let r = ev1(&Op::Sigmoid, &[&x]);

@@ -222,11 +222,16 @@ impl ParamIndex {
     /// Validates `q` against `shape` and prepares the lookup.
     pub fn new(q: &Quant, shape: &[usize]) -> R<ParamIndex> {
         match q {
-            Quant::Tensor { .. } => Ok(ParamIndex { kind: 0, inner: 1, dim: 1, block: 1, nblocks: 1 }),
+            Quant::Tensor { .. } => {
+                Ok(ParamIndex { kind: 0, inner: 1, dim: 1, block: 1, nblocks: 1 })
+            }
             Quant::Axis { axis, scales, zero_points } => {
                 let axis = *axis;
                 if axis >= shape.len() {
-                    return Err(OpError::Quant(format!("quant axis {axis} >= rank {}", shape.len())));
+                    return Err(OpError::Quant(format!(
+                        "quant axis {axis} >= rank {}",
+                        shape.len()
+                    )));
                 }
                 let dim = shape[axis];
                 if scales.len() != dim || zero_points.len() != dim {
@@ -242,7 +247,9 @@ impl ParamIndex {
             Quant::Block { axis, block, scales, zero_points } => {
                 let axis = *axis;
                 if axis >= shape.len() || *block == 0 {
-                    return Err(OpError::Quant(format!("bad block quantization axis {axis} block {block}")));
+                    return Err(OpError::Quant(format!(
+                        "bad block quantization axis {axis} block {block}"
+                    )));
                 }
                 let dim = shape[axis];
                 let nblocks = dim.div_ceil(*block);

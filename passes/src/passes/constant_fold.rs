@@ -2,7 +2,7 @@
 //! values of known shape) and replaces it by a constant. Wraps `qcc_ir::fold::fold_constants`.
 
 use super::util::declared_names;
-use crate::context::PassCx;
+use crate::analysis::PassCx;
 use crate::ir_api;
 use crate::pass::{Changed, Pass, PassError};
 use crate::registry::{DeclaredPass, NoOptions};

@@ -4,7 +4,7 @@
 //! number of eliminations (`cse{max=100}`).
 
 use super::util::declared_names;
-use crate::context::PassCx;
+use crate::analysis::PassCx;
 use crate::pass::{Changed, InPass, Pass, PassError};
 use crate::registry::DeclaredPass;
 use qcc_ir::{Graph, NodeId, Op};

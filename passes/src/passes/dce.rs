@@ -1,7 +1,7 @@
 //! `dce`: removes every node whose results reach no graph output (inputs are kept).
 
 use super::util::declared_names;
-use crate::context::PassCx;
+use crate::analysis::PassCx;
 use crate::pass::{Changed, Pass, PassError};
 use crate::registry::{DeclaredPass, NoOptions};
 use qcc_ir::Graph;

@@ -5,7 +5,7 @@
 //! folded, a `Div` by `c` is kept as one `Mul` by `1/c`.
 
 use super::util::{base_name, declared_names};
-use crate::context::PassCx;
+use crate::analysis::PassCx;
 use crate::matchers::{binary, commuted, constant, guard, is_f32, scalar, single_use};
 use crate::pass::{Changed, Pass, PassError};
 use crate::registry::{DeclaredPass, NoOptions};

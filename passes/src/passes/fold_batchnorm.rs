@@ -4,7 +4,7 @@
 //! and the bias becomes `(b − mean)·s + bias`.
 
 use super::util::{base_name, const_f32, declared_names, per_channel};
-use crate::context::PassCx;
+use crate::analysis::PassCx;
 use crate::matchers::{constant, f32_values, guard, is_f32, producer, single_use};
 use crate::pass::{Changed, Pass, PassError};
 use crate::registry::{DeclaredPass, NoOptions};

@@ -5,7 +5,7 @@
 //! one link at a time until none is left.
 
 use super::util::{base_name, const_f32, declared_names, per_channel};
-use crate::context::PassCx;
+use crate::analysis::PassCx;
 use crate::matchers::{binary, commuted, constant, f32_values, guard, is_f32, producer, single_use};
 use crate::pass::{Changed, Pass, PassError};
 use crate::registry::{DeclaredPass, NoOptions};

@@ -6,7 +6,7 @@
 //! `Gelu{approximate=tanh}`.
 
 use super::util::declared_names;
-use crate::context::PassCx;
+use crate::analysis::PassCx;
 use crate::matchers::{
     binary, commuted, guard, is_f32, product_terms, scalar, scalar_near, sole_producer,
 };

@@ -4,7 +4,7 @@
 
 use super::fuse_hardswish::relu6_x_plus_3;
 use super::util::declared_names;
-use crate::context::PassCx;
+use crate::analysis::PassCx;
 use crate::matchers::{binary, commuted, guard, is_f32, product_terms, scalar, sole_producer};
 use crate::pass::{Changed, Pass, PassError};
 use crate::registry::{DeclaredPass, NoOptions};

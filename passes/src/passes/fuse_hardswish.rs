@@ -3,7 +3,7 @@
 //! or `Min(Relu(·), 6)`; `x · HardSigmoid{alpha=1/6, beta=1/2}(x)` is recognised too.
 
 use super::util::declared_names;
-use crate::context::PassCx;
+use crate::analysis::PassCx;
 use crate::matchers::{
     binary, commuted, guard, is_f32, product_terms, relu6_input, scalar_near, single_use,
     sole_producer,

@@ -11,7 +11,7 @@
 //! ```
 
 use super::util::{base_name, broadcast_to, const_f32, declared_names};
-use crate::context::PassCx;
+use crate::analysis::PassCx;
 use crate::matchers::{
     binary, commuted, constant, fixed_shape, guard, is_f32, producer, reduce_axes, scalar,
     scalar_near, single_use, sole_producer, trailing_axes,

@@ -3,7 +3,7 @@
 //! max-subtraction is what Softmax computes internally anyway).
 
 use super::util::declared_names;
-use crate::context::PassCx;
+use crate::analysis::PassCx;
 use crate::matchers::{binary, guard, is_f32, producer, rank, reduce_axes, sole_producer};
 use crate::pass::{Changed, Pass, PassError};
 use crate::registry::{DeclaredPass, NoOptions};

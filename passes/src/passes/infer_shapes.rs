@@ -2,7 +2,7 @@
 //! moves the graph to the `Typed` phase. Wraps `qcc_ir::infer::infer_graph`.
 
 use super::util::declared_names;
-use crate::context::PassCx;
+use crate::analysis::PassCx;
 use crate::ir_api;
 use crate::pass::{Changed, InPass, Pass, PassError};
 use crate::registry::{DeclaredPass, NoOptions};

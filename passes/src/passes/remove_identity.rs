@@ -3,7 +3,7 @@
 //! `Reshape`/`Expand` to the operand's own shape, `Transpose` by the identity permutation.
 
 use super::util::declared_names;
-use crate::context::PassCx;
+use crate::analysis::PassCx;
 use crate::matchers::guard;
 use crate::pass::{Changed, Pass, PassError};
 use crate::registry::{DeclaredPass, NoOptions};
