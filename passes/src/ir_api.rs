@@ -1,7 +1,9 @@
 //! The qcc-ir services the passes use (printer, verifier, inference, folding), in one place.
 //!
-//! Each is a one-line call into `qcc_ir`, except `fold_constants`, a placeholder until
-//! `qcc_ir::fold` lands on `main`.
+//! TEMPORARY: the printer, verifier, inference and folding are being written on other branches;
+//! until they are on `main` these are placeholders (structural checks only for `verify`, errors for
+//! `infer_graph` and `fold_constants`). Each becomes a
+//! one-line call into `qcc_ir` when its module lands.
 
 use qcc_ir::Graph;
 
@@ -22,10 +24,8 @@ pub(crate) fn infer_graph(g: &mut Graph) -> Result<(), String> {
 }
 
 /// Constant folding (`qcc_ir::fold::fold_constants`): the number of nodes folded.
-/// PLACEHOLDER until `qcc_ir::fold` is on `main` (it is on the ONNX importer's branch):
-/// folds nothing.
-pub(crate) fn fold_constants(_g: &mut Graph) -> Result<usize, String> {
-    Ok(0)
+pub(crate) fn fold_constants(g: &mut Graph) -> Result<usize, String> {
+    qcc_ir::fold::fold_constants(g).map_err(|e| e.to_string())
 }
 
 /// Parses the text form (`qcc_ir::parse::parse`).
