@@ -1,9 +1,7 @@
 //! The qcc-ir services the passes use (printer, verifier, inference, folding), in one place.
 //!
-//! TEMPORARY: the printer, verifier, inference and folding are being written on other branches;
-//! until they are on `main` these are placeholders (structural checks only for `verify`, errors for
-//! `infer_graph` and `fold_constants`). Each becomes a
-//! one-line call into `qcc_ir` when its module lands.
+//! Each is a one-line call into `qcc_ir`; keeping them here gives one place to adapt if an API
+//! changes.
 
 use qcc_ir::Graph;
 
