@@ -9,6 +9,7 @@
 #![deny(missing_docs)]
 
 pub mod dtype;
+pub mod fold;
 pub mod graph;
 pub mod infer;
 pub mod interp;

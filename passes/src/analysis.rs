@@ -1,4 +1,5 @@
-//! [`PassCx`]: the context a pass runs in, with analyses cached by type.
+//! [`PassCx`]: the context a pass runs in, with analyses cached by type (the analyses
+//! themselves live where they belong; `PassCx` caches any type implementing [`Analysis`]).
 //!
 //! An [`Analysis`] is computed from a graph on first request and cached in the context under
 //! its Rust type. The pass manager calls [`PassCx::invalidate`] whenever a pass reports

@@ -1,9 +1,7 @@
 //! The qcc-ir services the passes use (printer, verifier, inference, folding), in one place.
 //!
-//! TEMPORARY: the printer, verifier, inference and folding are being written on other branches;
-//! until they are on `main` these are placeholders (structural checks only for `verify`, errors for
-//! `infer_graph` and `fold_constants`). Each becomes a
-//! one-line call into `qcc_ir` when its module lands.
+//! Each is a one-line call into `qcc_ir`; keeping them here gives one place to adapt if an API
+//! changes.
 
 use qcc_ir::Graph;
 
@@ -19,13 +17,13 @@ pub(crate) fn verify(g: &Graph) -> Result<(), String> {
 }
 
 /// Shape and type inference (`qcc_ir::infer::infer_graph`).
-pub(crate) fn infer_graph(_g: &mut Graph) -> Result<(), String> {
-    Err("type inference is not available yet".into())
+pub(crate) fn infer_graph(g: &mut Graph) -> Result<(), String> {
+    qcc_ir::infer::infer_graph(g).map_err(|e| e.to_string())
 }
 
 /// Constant folding (`qcc_ir::fold::fold_constants`): the number of nodes folded.
-pub(crate) fn fold_constants(_g: &mut Graph) -> Result<usize, String> {
-    Err("constant folding is not available yet".into())
+pub(crate) fn fold_constants(g: &mut Graph) -> Result<usize, String> {
+    qcc_ir::fold::fold_constants(g).map_err(|e| e.to_string())
 }
 
 /// Parses the text form (`qcc_ir::parse::parse`).

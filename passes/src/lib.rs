@@ -10,17 +10,22 @@
 //! * [`rewrite`]: named patterns with a benefit, guard helpers ([`matchers`]) and a greedy
 //!   fixpoint driver with a typed [`rewrite::StopReason`].
 //! * [`testing`]: snapshot-test a pipeline on a `.qir` string.
+//! * [`calibrate`], [`interval`], [`quant`]: range analysis (calibration observers and static
+//!   intervals), QDQ insertion and integer realization.
 //!
 //! See `docs/writing-a-pass.md` for a walk-through.
 #![deny(missing_docs)]
 
 pub mod analysis;
+pub mod calibrate;
+pub mod interval;
 mod ir_api;
 pub mod manager;
 pub mod matchers;
 pub mod pass;
 pub mod passes;
 pub mod pipeline;
+pub mod quant;
 pub mod registry;
 pub mod rewrite;
 pub mod testing;

@@ -78,3 +78,123 @@ pub fn print(g: &Graph) -> String {
 pub fn verify(g: &Graph) -> Result<(), String> {
     crate::ir_api::verify(g)
 }
+
+/// Why two graphs could not be compared, or how they differ.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum EquivError {
+    /// An input's shape or dtype does not allow generating data for it.
+    #[error("input `{0}` has no fixed shape or an unsupported dtype")]
+    NotRunnable(String),
+    /// The graphs have different inputs or outputs.
+    #[error("the graphs have different signatures: {0}")]
+    Signature(String),
+    /// The interpreter failed on one of the graphs.
+    #[error("interpreter failed on the {which} graph: {message}")]
+    Interp {
+        /// `before` or `after`.
+        which: &'static str,
+        /// The error.
+        message: String,
+    },
+    /// An output differs beyond tolerance.
+    #[error("output `{output}` differs at element {index}: before {before}, after {after}")]
+    Differs {
+        /// Output name.
+        output: String,
+        /// Flat element index.
+        index: usize,
+        /// Value before the pipeline.
+        before: f64,
+        /// Value after.
+        after: f64,
+    },
+}
+
+/// Deterministic pseudo-random inputs for `g` (f32 in [-3, 3), integers in [0, 4), bools).
+pub fn random_inputs(g: &Graph, seed: u64) -> Result<Vec<qcc_ir::Tensor>, EquivError> {
+    use qcc_ir::{DType, Data, Tensor};
+    let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut next = move || {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        ((state >> 33) as f64) / ((1u64 << 31) as f64)
+    };
+    let mut out = Vec::new();
+    for v in g.input_values() {
+        let name = g.node(v.node).name.clone();
+        let ty = g.value_type(v);
+        let shape = ty.shape.as_fixed().ok_or_else(|| EquivError::NotRunnable(name.clone()))?;
+        let n: usize = shape.iter().product();
+        let data = match ty.dtype {
+            DType::F32 if ty.quant.is_none() => {
+                Data::F32((0..n).map(|_| (next() * 6.0 - 3.0) as f32).collect())
+            }
+            DType::I64 => Data::I64((0..n).map(|_| (next() * 4.0) as i64).collect()),
+            DType::I32 => Data::I32((0..n).map(|_| (next() * 4.0) as i32).collect()),
+            DType::Bool => Data::Bool((0..n).map(|_| next() < 0.5).collect()),
+            _ => return Err(EquivError::NotRunnable(name)),
+        };
+        out.push(Tensor::new(shape, data).map_err(|_| EquivError::NotRunnable(name))?);
+    }
+    Ok(out)
+}
+
+/// Runs `before` and `after` on the same pseudo-random inputs with the reference interpreter
+/// and checks every output element: `|a − b| ≤ atol + rtol·|b|` (integers exactly).
+pub fn check_equivalent(
+    before: &Graph,
+    after: &Graph,
+    rtol: f64,
+    atol: f64,
+    seed: u64,
+) -> Result<(), EquivError> {
+    let names = |g: &Graph| g.outputs().iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+    if names(before) != names(after) || before.inputs().len() != after.inputs().len() {
+        return Err(EquivError::Signature(format!(
+            "outputs {:?} vs {:?}",
+            names(before),
+            names(after)
+        )));
+    }
+    let inputs = random_inputs(before, seed)?;
+    compare_outputs(before, after, &inputs, rtol, atol)
+}
+
+/// Like [`check_equivalent`] on given inputs.
+pub fn compare_outputs(
+    before: &Graph,
+    after: &Graph,
+    inputs: &[qcc_ir::Tensor],
+    rtol: f64,
+    atol: f64,
+) -> Result<(), EquivError> {
+    let run = |g: &Graph, which| {
+        qcc_ir::interp::run(g, inputs)
+            .map_err(|e| EquivError::Interp { which, message: e.to_string() })
+    };
+    let (a, b) = (run(before, "before")?, run(after, "after")?);
+    for ((name, _), (x, y)) in before.outputs().iter().zip(a.iter().zip(&b)) {
+        if x.shape != y.shape || x.dtype != y.dtype {
+            return Err(EquivError::Signature(format!(
+                "output `{name}`: {} {:?} vs {} {:?}",
+                x.dtype, x.shape, y.dtype, y.shape
+            )));
+        }
+        let exact = !x.dtype.is_float();
+        for (i, (p, q)) in x.to_f64_vec().into_iter().zip(y.to_f64_vec()).enumerate() {
+            let ok = if exact {
+                p == q
+            } else {
+                (p.is_nan() && q.is_nan()) || (p - q).abs() <= atol + rtol * p.abs()
+            };
+            if !ok {
+                return Err(EquivError::Differs {
+                    output: name.clone(),
+                    index: i,
+                    before: p,
+                    after: q,
+                });
+            }
+        }
+    }
+    Ok(())
+}

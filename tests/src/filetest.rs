@@ -18,7 +18,7 @@
 //! runs the pipeline and compares the error it must fail with. The input is the whole file
 //! (the parser skips `;` comments). With `QCC_BLESS=1` the expected block is rewritten.
 
-use qcc_passes::Registry;
+use qcc_passes::{PassManager, PassManagerOptions, Registry, SharedSink};
 use similar::TextDiff;
 use std::path::{Path, PathBuf};
 
@@ -54,8 +54,12 @@ pub struct FileTest {
 /// The outcome of one filetest.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    /// Output matches.
-    Pass,
+    /// Output matches; `numeric` tells whether the interpreter also compared the outputs of
+    /// the graph before and after the pipeline (only for inputs of fixed shape).
+    Pass {
+        /// Outputs compared numerically.
+        numeric: bool,
+    },
     /// Output differs: the unified diff (expected → actual).
     Mismatch(String),
     /// The expected block was rewritten.
@@ -130,25 +134,51 @@ pub fn blessed_text(text: &str, actual: &str) -> String {
     out
 }
 
-/// Runs a filetest and returns what it produces (the text compared with the expected block).
-pub fn actual_output(t: &FileTest, registry: &Registry) -> Result<String, String> {
+/// Relative and absolute tolerance of the numeric check of `test optimize` files.
+pub const RTOL: f64 = 1e-4;
+/// See [`RTOL`].
+pub const ATOL: f64 = 1e-5;
+
+/// Runs a filetest and returns what it produces (the text compared with the expected block)
+/// and whether the outputs were checked numerically. For `test optimize`, when every input
+/// has a fixed shape, the interpreter runs the graph before and after the pipeline on
+/// pseudo-random inputs and the outputs must agree within [`RTOL`]/[`ATOL`].
+pub fn actual_output(t: &FileTest, registry: &Registry) -> Result<(String, bool), String> {
     let mut g = qcc_ir::parse::parse(&t.text).map_err(|e| format!("input does not parse: {e}"))?;
-    let run = qcc_passes::testing::run_pipeline(registry, &mut g, &t.passes);
+    let before = g.clone();
+    let run = if t.kind == Kind::Verify {
+        // The input of a verify test may be broken on purpose: run the passes (if any)
+        // without verifying, then report what the verifier says about the result.
+        let options = PassManagerOptions { verify_each: Some(false), ..Default::default() };
+        PassManager::from_pipeline(registry, &t.passes, options)
+            .and_then(|pm| pm.with_sink(Box::new(SharedSink::new())).run(&mut g).map(|_| ()))
+    } else {
+        qcc_passes::testing::run_pipeline(registry, &mut g, &t.passes)
+    };
     match t.kind {
         Kind::Optimize => {
             run.map_err(|e| format!("pipeline failed: {e}"))?;
-            Ok(qcc_ir::print::print(&g))
+            use qcc_passes::testing::{check_equivalent, EquivError};
+            let numeric = match check_equivalent(&before, &g, RTOL, ATOL, 7) {
+                Ok(()) => true,
+                Err(EquivError::NotRunnable(_)) => false,
+                Err(e) => return Err(format!("the pipeline changed the results: {e}")),
+            };
+            Ok((qcc_ir::print::print(&g), numeric))
         }
         Kind::Verify => {
             run.map_err(|e| format!("pipeline failed: {e}"))?;
-            Ok(match qcc_passes::testing::verify(&g) {
-                Ok(()) => "ok".to_string(),
-                Err(e) => e,
-            })
+            Ok((
+                match qcc_passes::testing::verify(&g) {
+                    Ok(()) => "ok".to_string(),
+                    Err(e) => e,
+                },
+                false,
+            ))
         }
         Kind::PassError => match run {
             Ok(()) => Err("the pipeline was expected to fail but succeeded".into()),
-            Err(e) => Ok(e.to_string()),
+            Err(e) => Ok((e.to_string(), false)),
         },
     }
 }
@@ -163,13 +193,13 @@ pub fn run_file(path: &Path, registry: &Registry, bless: bool) -> Outcome {
         Ok(t) => t,
         Err(e) => return Outcome::Error(e),
     };
-    let actual = match actual_output(&t, registry) {
+    let (actual, numeric) = match actual_output(&t, registry) {
         Ok(a) => a,
         Err(e) => return Outcome::Error(e),
     };
     let actual = actual.trim_end().to_string();
     if t.expected.as_deref() == Some(actual.as_str()) {
-        return Outcome::Pass;
+        return Outcome::Pass { numeric };
     }
     if bless {
         return match std::fs::write(path, blessed_text(&text, &actual)) {

@@ -11,11 +11,14 @@ fn filetests() {
     assert!(!files.is_empty(), "no filetests found under {}", dir.display());
     let bless = std::env::var("QCC_BLESS").is_ok_and(|v| v == "1");
     let registry = qcc_passes::Registry::with_builtins();
-    let (mut passed, mut blessed, mut failed) = (0, 0, Vec::new());
+    let (mut passed, mut numeric, mut blessed, mut failed) = (0, 0, 0, Vec::new());
     for f in &files {
         let rel = f.strip_prefix(&dir).unwrap_or(f).display().to_string();
         match run_file(f, &registry, bless) {
-            Outcome::Pass => passed += 1,
+            Outcome::Pass { numeric: n } => {
+                passed += 1;
+                numeric += n as usize;
+            }
             Outcome::Blessed => {
                 blessed += 1;
                 eprintln!("blessed {rel}");
@@ -31,7 +34,8 @@ fn filetests() {
         }
     }
     eprintln!(
-        "filetests: {passed} passed, {blessed} blessed, {} failed, {} total",
+        "filetests: {passed} passed ({numeric} also checked with the interpreter), {blessed} \
+         blessed, {} failed, {} total",
         failed.len(),
         files.len()
     );

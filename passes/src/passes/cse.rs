@@ -7,7 +7,7 @@ use super::util::declared_names;
 use crate::analysis::PassCx;
 use crate::pass::{Changed, InPass, Pass, PassError};
 use crate::registry::DeclaredPass;
-use qcc_ir::{Graph, NodeId, Op};
+use qcc_ir::{Data, Graph, NodeId, Op};
 use serde::Deserialize;
 use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
@@ -45,7 +45,28 @@ fn key_hash(g: &Graph, id: NodeId) -> u64 {
             "const".hash(&mut h);
             if let Some(t) = g.const_tensor(*c) {
                 t.shape.hash(&mut h);
-                t.to_le_bytes().hash(&mut h);
+                // A sample of the elements is enough to bucket; `same` compares in full.
+                let n = t.numel();
+                let sample: Vec<usize> = if n <= 64 {
+                    (0..n).collect()
+                } else {
+                    (0..64).map(|i| i * (n - 1) / 63).collect()
+                };
+                let bytes = t.dtype.size_bytes();
+                let raw = |i: usize| -> u64 {
+                    match &t.data {
+                        Data::F32(v) => v[i].to_bits() as u64,
+                        Data::I64(v) => v[i] as u64,
+                        Data::I32(v) => v[i] as u64,
+                        Data::I8(v) => v[i] as u64,
+                        Data::U8(v) => v[i] as u64,
+                        Data::Bool(v) => v[i] as u64,
+                        other => other.len() as u64 ^ bytes as u64,
+                    }
+                };
+                for i in sample {
+                    raw(i).hash(&mut h);
+                }
             }
         }
         op => {

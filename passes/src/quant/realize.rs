@@ -13,7 +13,7 @@
 //! because rounding is monotonic and `Q(0) = zp`.
 
 use super::insert::QuantError;
-use super::scheme::{role, Role};
+use super::scheme::{role, QuantScheme, Role};
 use qcc_ir::interp::eval_op;
 use qcc_ir::qmath;
 use qcc_ir::{DType, Graph, NodeId, Op, Quant, Shape, Tensor, TensorType, Value};
@@ -40,14 +40,15 @@ fn is_8bit(d: DType) -> bool {
     matches!(d, DType::U8 | DType::I8)
 }
 
-/// Realizes every QDQ unit of `g` into integer ops; returns what it made.
-pub fn realize(g: &mut Graph) -> Result<RealizeReport, QuantError> {
+/// Realizes every QDQ unit of `g` into integer ops; returns what it made. Nodes the scheme
+/// excludes stay in float even when Q/DQ surround them (their neighbours were quantized).
+pub fn realize(g: &mut Graph, scheme: &QuantScheme) -> Result<RealizeReport, QuantError> {
     let mut report = RealizeReport::default();
     // 1. Sink Dequantize through transparent ops until nothing moves.
     loop {
         let mut moved = false;
         for n in g.topo_order()? {
-            if !g.contains(n) || role(&g.node(n).op) != Role::Transparent {
+            if !g.contains(n) || role(&g.node(n).op) != Role::Transparent || scheme.excludes(g, n) {
                 continue;
             }
             let Some(x) = g.operand(n, 0).and_then(|v| dq_input(g, v)) else { continue };
@@ -87,7 +88,7 @@ pub fn realize(g: &mut Graph) -> Result<RealizeReport, QuantError> {
         }
         let out_ty = g.node(qn).results[0].clone();
         let Some(y) = g.operand(qn, 0) else { continue };
-        if let Some(v) = realize_unit(g, y, &out_ty, &mut report)? {
+        if let Some(v) = realize_unit(g, y, &out_ty, scheme, &mut report)? {
             g.replace_all_uses(g.result(qn), v)?;
         }
     }
@@ -161,9 +162,13 @@ fn realize_unit(
     g: &mut Graph,
     y: Value,
     out_ty: &TensorType,
+    scheme: &QuantScheme,
     report: &mut RealizeReport,
 ) -> Result<Option<Value>, QuantError> {
     let p = y.node;
+    if scheme.excludes(g, p) {
+        return Ok(None);
+    }
     let p_op = g.node(p).op.clone();
     // A fused activation on top of a compute head?
     let (act, head_out) = match p_op {
@@ -180,6 +185,9 @@ fn realize_unit(
         },
         _ => (None, y),
     };
+    if scheme.excludes(g, head_out.node) {
+        return Ok(None);
+    }
     if let Some(v) = realize_compute(g, head_out, out_ty, report)? {
         return Ok(Some(match act {
             Some(a) => clamp_after(g, a, v, out_ty)?,

@@ -9,6 +9,7 @@ pub mod compare;
 pub mod data;
 pub mod metrics;
 pub mod model;
+pub mod quantize;
 
 use qcc_ir::{Graph, Tensor};
 use rayon::prelude::*;

@@ -13,19 +13,24 @@ pub enum ModelError {
     /// The extension is not one qcc reads.
     #[error("{0}: unknown model format; qcc reads `.qir` (with its `.safetensors`) and `.onnx`")]
     Format(String),
-    /// The ONNX frontend is not part of this build.
-    #[error("{0}: ONNX import is not available in this build")]
-    NoOnnx(String),
+    /// The ONNX model could not be imported.
+    #[error(transparent)]
+    Onnx(#[from] qcc_onnx::OnnxError),
     /// Data does not fit the model.
     #[error("{0}")]
     Binding(String),
 }
 
-/// Loads a model: `.qir` (text + safetensors) or `.onnx`.
+/// Loads a model: `.qir` (text + safetensors) or `.onnx` (imported, constants folded).
 pub fn load_model(path: &Path) -> Result<Graph, ModelError> {
+    load_model_with(path, &qcc_onnx::ImportOptions::default())
+}
+
+/// Loads a model with ONNX import options (input shapes).
+pub fn load_model_with(path: &Path, opts: &qcc_onnx::ImportOptions) -> Result<Graph, ModelError> {
     match path.extension().and_then(|e| e.to_str()) {
         Some("qir") => Ok(qcc_ir::weights::load_qir(path)?),
-        Some("onnx") => Err(ModelError::NoOnnx(path.display().to_string())),
+        Some("onnx") => Ok(qcc_onnx::import_file(path, opts)?),
         _ => Err(ModelError::Format(path.display().to_string())),
     }
 }

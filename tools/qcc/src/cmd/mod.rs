@@ -1,6 +1,11 @@
 //! Subcommands, one file each.
 
+mod conformance;
+mod eval;
+mod import;
 mod opt;
+mod qflags;
+mod quantize;
 mod run;
 
 use clap::{Parser, Subcommand};
@@ -15,14 +20,22 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    Import(import::ImportArgs),
     Opt(opt::OptArgs),
     Run(run::RunArgs),
+    Quantize(quantize::QuantizeArgs),
+    Eval(eval::EvalArgs),
+    Conformance(conformance::ConformanceArgs),
 }
 
 /// Runs the chosen subcommand; returns the process exit code.
 pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
+        Command::Import(a) => import::run(a),
         Command::Opt(a) => opt::run(a),
         Command::Run(a) => run::run(a),
+        Command::Quantize(a) => quantize::run(a),
+        Command::Eval(a) => eval::run(a),
+        Command::Conformance(a) => conformance::run(a),
     }
 }

@@ -49,10 +49,18 @@ pub struct RunArgs {
     /// Print one JSON object on stdout.
     #[arg(long)]
     json: bool,
+    /// Quantize first (needs `--calib`) and run the integer realization.
+    #[arg(long)]
+    quantize: bool,
+    #[command(flatten)]
+    q: super::qflags::QuantFlags,
 }
 
 pub fn run(a: RunArgs) -> anyhow::Result<i32> {
-    let g = load_model(&a.model)?;
+    let mut g = load_model(&a.model)?;
+    if a.quantize {
+        g = a.q.quantize(&g)?.int;
+    }
     let arrays = read_npz(&a.inputs)?;
     let mut samples = bind_samples(&g, &arrays, &a.inputs.display().to_string())?;
     if let Some(n) = a.limit {

@@ -1,3 +1,0 @@
-//! Analyses over graphs.
-
-pub mod interval;
