@@ -107,13 +107,11 @@ pub fn entropy_range(h: &Histogram, levels: usize) -> (f32, f32) {
                 }
             }
         }
-        let (sp, sq): (f64, f64) = (p.iter().sum(), q.iter().sum());
+        let (p, q) = (smooth(&p), smooth(&q));
         let mut kl = 0.0;
         for k in 0..i {
             if p[k] > 0.0 {
-                let pk = p[k] / sp;
-                let qk = q[k] / sq;
-                kl += if qk > 0.0 { pk * (pk / qk).ln() } else { f64::INFINITY };
+                kl += p[k] * (p[k] / q[k]).ln();
             }
         }
         if kl < best.0 {
@@ -123,6 +121,20 @@ pub fn entropy_range(h: &Histogram, levels: usize) -> (f32, f32) {
     }
     let t = (best.1 as f64 * amax / b as f64) as f32;
     (h.min().max(-t), h.max().min(t))
+}
+
+/// Normalizes a histogram and gives every empty bin a small mass `eps` taken evenly from the
+/// others (ONNX Runtime's `smooth_distribution`), so the KL divergence stays finite.
+fn smooth(h: &[f64]) -> Vec<f64> {
+    const EPS: f64 = 1e-4;
+    let total: f64 = h.iter().sum();
+    if total <= 0.0 {
+        return vec![1.0 / h.len().max(1) as f64; h.len()];
+    }
+    let zeros = h.iter().filter(|&&x| x == 0.0).count();
+    let nonzeros = h.len() - zeros;
+    let take = if nonzeros > 0 { EPS * zeros as f64 / nonzeros as f64 } else { 0.0 };
+    h.iter().map(|&x| if x == 0.0 { EPS } else { (x / total - take).max(EPS) }).collect()
 }
 
 /// The clip range minimising the expected squared error of an affine quantizer with `levels`
