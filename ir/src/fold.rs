@@ -7,6 +7,10 @@
 //! [`fold_constants_with`] takes another evaluator. Folded results larger than
 //! [`MAX_FOLDED_ELEMENTS`] are left unfolded so folding never blows up the constant table
 //! (an `Expand` of a scalar to a huge shape stays an `Expand`).
+//!
+//! Quantization boundaries (`QuantizeLinear`, `DequantizeLinear`, `Quantize`, `Dequantize`) are
+//! never folded: `DequantizeLinear(int8 weight, scale)` is how a pre-quantized model carries its
+//! weights' scales, and folding it would turn them back into f32 weights.
 
 use crate::graph::{Graph, GraphError, NodeId};
 use crate::ops::Op;
@@ -36,7 +40,12 @@ pub enum FoldError {
 }
 
 /// An evaluator of one node: `(op, operand types, operands, declared result types)` → results.
-pub type Evaluator<'a> = dyn FnMut(&Op, &[Option<&TensorType>], &[Option<&Tensor>], &[TensorType]) -> Result<Vec<Tensor>, String>
+pub type Evaluator<'a> = dyn FnMut(
+        &Op,
+        &[Option<&TensorType>],
+        &[Option<&Tensor>],
+        &[TensorType],
+    ) -> Result<Vec<Tensor>, String>
     + 'a;
 
 /// Folds constants with the reference interpreter. Returns the number of nodes folded.
@@ -77,6 +86,12 @@ pub fn fold_constants_with(g: &mut Graph, eval: &mut Evaluator<'_>) -> Result<us
         }
         let node = g.node(id).clone();
         if matches!(node.op, Op::Input | Op::Constant(_)) || !node.op.is_pure() {
+            continue;
+        }
+        if matches!(
+            node.op,
+            Op::QuantizeLinear(_) | Op::DequantizeLinear(_) | Op::Quantize | Op::Dequantize
+        ) {
             continue;
         }
         let operands = g.operands(id);
@@ -134,4 +149,80 @@ pub fn fold_constants_with(g: &mut Graph, eval: &mut Evaluator<'_>) -> Result<us
         }
     }
     Ok(folded)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::{QLinearAttrs, ShapeAttrs};
+    use crate::{DType, Shape};
+
+    #[test]
+    fn folds_constant_arithmetic_and_known_shapes() {
+        let mut g = Graph::new("t");
+        let x = g.add_input("x", TensorType::fixed(DType::F32, &[2, 3]));
+        let a = g.add_const("a", Tensor::f32(&[3], vec![1.0, 2.0, 3.0]));
+        let b = g.add_const("b", Tensor::f32(&[3], vec![10.0, 20.0, 30.0]));
+        let s = g.add_op(Op::Add, "s", &[a, b], TensorType::unknown(DType::F32)).expect("add");
+        let y = g.add_op(Op::Add, "y", &[x, s], TensorType::unknown(DType::F32)).expect("add");
+        let sh = g
+            .add_op(
+                Op::Shape(ShapeAttrs { start: 1, end: None }),
+                "sh",
+                &[x],
+                TensorType::unknown(DType::I64),
+            )
+            .expect("shape");
+        g.add_output("y", y).expect("out");
+        g.add_output("sh", sh).expect("out");
+        let mut calls = 0;
+        let n = fold_constants_with(&mut g, &mut |op, _, ops, _| {
+            calls += 1;
+            assert!(matches!(op, Op::Add));
+            let (a, b) = (
+                ops[0].expect("a").as_f32().expect("f32"),
+                ops[1].expect("b").as_f32().expect("f32"),
+            );
+            Ok(vec![Tensor::f32(&[3], a.iter().zip(b).map(|(x, y)| x + y).collect())])
+        })
+        .expect("folds");
+        assert_eq!((n, calls), (2, 1));
+        let s_now = g.operand(g.outputs()[0].1.node, 1).expect("operand");
+        assert_eq!(
+            g.const_value(s_now).expect("const").as_f32().expect("f32"),
+            &[11.0, 22.0, 33.0]
+        );
+        assert_eq!(g.const_value(g.outputs()[1].1).expect("const").as_i64().expect("i64"), &[3]);
+        // The constants that only fed the folded Add are gone.
+        assert!(g.node_ids().iter().all(|&n| g.node(n).name != "a" && g.node(n).name != "b"));
+    }
+
+    #[test]
+    fn leaves_dequantize_of_constant_weights_alone() {
+        let mut g = Graph::new("t");
+        let w = g.add_const("w", Tensor::i8(&[2], vec![1, -1]));
+        let s = g.add_const("s", Tensor::scalar_f32(0.5));
+        let d = g
+            .add_op(
+                Op::DequantizeLinear(QLinearAttrs::default()),
+                "dq",
+                &[w, s],
+                TensorType::new(DType::F32, Shape::unknown()),
+            )
+            .expect("dq");
+        g.add_output("d", d).expect("out");
+        let n = fold_constants_with(&mut g, &mut |_, _, _, _| Err("must not be called".into()))
+            .expect("nothing to fold");
+        assert_eq!(n, 0);
+    }
+
+    #[test]
+    fn evaluation_errors_name_the_node() {
+        let mut g = Graph::new("t");
+        let a = g.add_const("a", Tensor::scalar_f32(1.0));
+        let y = g.add_op(Op::Neg, "neg", &[a], TensorType::unknown(DType::F32)).expect("neg");
+        g.add_output("y", y).expect("out");
+        let e = fold_constants_with(&mut g, &mut |_, _, _, _| Err("boom".into())).unwrap_err();
+        assert!(e.to_string().contains("`neg`") && e.to_string().contains("boom"), "{e}");
+    }
 }

@@ -455,3 +455,128 @@ fn listing_shows_errors_of_nodes_the_printer_leaves_out() {
     let text = errors(&g).to_string();
     assert!(text.contains("%stray") && text.contains("not among the graph inputs"), "{text}");
 }
+
+mod robustness {
+    //! Property: the verifier never panics on a graph broken by arbitrary edits through the
+    //! `Graph` API, at any phase, and its listing renders.
+
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Debug, Clone)]
+    enum Edit {
+        /// Rewire operand slot (mod arity) of node i (mod count) to result r of node j.
+        Rewire(usize, usize, usize, u32),
+        /// Disconnect an operand slot.
+        Cut(usize, usize),
+        /// Drop the last result type of a node.
+        DropResult(usize),
+        /// Replace a node's op by one of a small set.
+        SetOp(usize, usize),
+        /// Change a result type.
+        Retype(usize, usize),
+        /// Make a node's operand list one longer or shorter.
+        Arity(usize, bool),
+    }
+
+    fn edit() -> impl Strategy<Value = Edit> {
+        prop_oneof![
+            (0..20usize, 0..9usize, 0..20usize, 0..3u32)
+                .prop_map(|(a, b, c, d)| Edit::Rewire(a, b, c, d)),
+            (0..20usize, 0..9usize).prop_map(|(a, b)| Edit::Cut(a, b)),
+            (0..20usize).prop_map(Edit::DropResult),
+            (0..20usize, 0..8usize).prop_map(|(a, b)| Edit::SetOp(a, b)),
+            (0..20usize, 0..6usize).prop_map(|(a, b)| Edit::Retype(a, b)),
+            (0..20usize, any::<bool>()).prop_map(|(a, b)| Edit::Arity(a, b)),
+        ]
+    }
+
+    fn ops(k: usize) -> Op {
+        [
+            Op::Relu,
+            Op::Add,
+            Op::Quantize,
+            Op::Dequantize,
+            Op::QMatMul,
+            Op::QConv(ConvAttrs::default()),
+            Op::Input,
+            Op::Constant(ConstId(7)),
+        ][k]
+            .clone()
+    }
+
+    fn types(k: usize) -> TensorType {
+        [
+            f32t(&[1, 2, 2, 2]),
+            TensorType::unknown(DType::F32),
+            q(DType::I8, &[1, 2, 2, 2], 0.1, -5),
+            q(DType::U8, &[2], -1.0, 999),
+            TensorType::fixed(DType::I8, &[3]).with_quant(Quant::Axis {
+                axis: 4,
+                scales: vec![],
+                zero_points: vec![1],
+            }),
+            sym(DType::I32, &["N", "?"]),
+        ][k]
+            .clone()
+    }
+
+    fn apply(g: &mut Graph, e: &Edit) {
+        let ids = g.node_ids();
+        let pick = |i: usize| ids[i % ids.len()];
+        match *e {
+            Edit::Rewire(a, slot, b, r) => {
+                let (n, src) = (pick(a), pick(b));
+                let arity = g.node(n).arity;
+                if arity > 0 && (r as usize) < g.node(src).results.len() {
+                    let v = qcc_ir::Value { node: src, index: r };
+                    g.set_operand(n, slot % arity, Some(v)).expect("checked value");
+                }
+            }
+            Edit::Cut(a, slot) => {
+                let n = pick(a);
+                let arity = g.node(n).arity;
+                if arity > 0 {
+                    g.set_operand(n, slot % arity, None).unwrap();
+                }
+            }
+            Edit::DropResult(a) => {
+                g.node_mut(pick(a)).results.pop();
+            }
+            Edit::SetOp(a, k) => g.node_mut(pick(a)).op = ops(k),
+            Edit::Retype(a, k) => {
+                if let Some(t) = g.node_mut(pick(a)).results.first_mut() {
+                    *t = types(k);
+                }
+            }
+            Edit::Arity(a, longer) => {
+                let n = pick(a);
+                let mut operands = g.operands(n);
+                if longer {
+                    operands.push(None);
+                } else {
+                    operands.pop();
+                }
+                // Refused when an operand already refers to a dropped result: the edit is skipped.
+                let _ = g.set_operands(n, &operands);
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+        #[test]
+        fn verify_never_panics(edits in proptest::collection::vec(edit(), 1..8), phase in 0usize..6) {
+            let mut g = quantized_graph();
+            for e in &edits {
+                apply(&mut g, e);
+            }
+            g.advance_phase(Phase::ALL[phase]).unwrap();
+            if let Err(errs) = verify(&g) {
+                prop_assert!(!errs.is_empty());
+                prop_assert!(!errs.to_string().is_empty());
+            }
+            let _ = qcc_ir::infer::infer_graph(&mut g.clone());
+        }
+    }
+}

@@ -68,7 +68,8 @@ fn calibrate_insert_realize() {
     let ranges = calib.ranges(RangeMethod::MinMax, 256);
 
     let mut qdq = g.clone();
-    let report = insert_qdq(&mut qdq, &ranges, &QuantScheme::default()).unwrap();
+    let report =
+        insert_qdq(&mut qdq, &ranges, &calib.channel_means(), &QuantScheme::default()).unwrap();
     assert_eq!(report.quantized.len(), 6, "{report:?}"); // conv1(+relu), conv2, residual, hswish, gap, fc
     qcc_ir::verify::verify(&qdq).unwrap_or_else(|e| panic!("{e}"));
 
@@ -103,7 +104,7 @@ fn excluded_ops_stay_float() {
     let mut qdq = g.clone();
     let scheme =
         QuantScheme { exclude: vec!["HardSwish".into(), "fc".into()], ..Default::default() };
-    let report = insert_qdq(&mut qdq, &ranges, &scheme).unwrap();
+    let report = insert_qdq(&mut qdq, &ranges, &calib.channel_means(), &scheme).unwrap();
     let kept: Vec<&str> = report.kept_float.iter().map(|(n, _)| n.as_str()).collect();
     assert!(kept.contains(&"hswish") && kept.contains(&"fc"), "{kept:?}");
     realize(&mut qdq, &scheme).unwrap();

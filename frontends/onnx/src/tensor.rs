@@ -180,7 +180,7 @@ pub(crate) fn n_bytes(dtype: DType, n: usize) -> usize {
 fn unpack4(bytes: &[u8], n: usize, dtype: DType) -> Data {
     let nib = |i: usize| -> u8 {
         let b = bytes[i / 2];
-        if i % 2 == 0 {
+        if i.is_multiple_of(2) {
             b & 0x0f
         } else {
             b >> 4

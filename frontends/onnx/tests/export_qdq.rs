@@ -15,12 +15,18 @@ fn typed_graph() -> Graph {
     let q = g.add_op(Op::Quantize, "q", &[x], qt).expect("quantize");
     let w = Tensor::i8(&[4, 3], vec![1, -2, 3, 4, -5, 6, 7, -8, 9, 10, -11, 12]);
     let ws = vec![0.01, 0.02, 0.03];
-    let wt = TensorType::fixed(DType::I8, &[4, 3])
-        .with_quant(Quant::Axis { axis: 1, scales: ws.clone(), zero_points: vec![0; 3] });
+    let wt = TensorType::fixed(DType::I8, &[4, 3]).with_quant(Quant::Axis {
+        axis: 1,
+        scales: ws.clone(),
+        zero_points: vec![0; 3],
+    });
     let w = g.add_const_typed("w", w, wt);
     let acc_scales: Vec<f32> = ws.iter().map(|s| 0.1 * s).collect();
-    let at = TensorType::fixed(DType::I32, &[1, 3])
-        .with_quant(Quant::Axis { axis: 1, scales: acc_scales, zero_points: vec![0; 3] });
+    let at = TensorType::fixed(DType::I32, &[1, 3]).with_quant(Quant::Axis {
+        axis: 1,
+        scales: acc_scales,
+        zero_points: vec![0; 3],
+    });
     let acc = g.add_op(Op::QMatMul, "mm", &[q, w], at).expect("qmatmul");
     let rt = TensorType::fixed(DType::U8, &[1, 3]).with_quant(Quant::tensor(0.05, 100));
     let r = g.add_op(Op::Requantize, "rq", &[acc], rt).expect("requantize");
@@ -49,13 +55,15 @@ fn typed_quantized_graph_exports_as_qdq() {
     // The per-channel weight keeps its i8 data and scales.
     let w = graph.initializer.iter().find(|t| t.name.as_deref() == Some("w")).expect("w");
     assert_eq!(w.data_type, Some(3));
-    let ws = graph.initializer.iter().find(|t| t.name.as_deref() == Some("w.scale")).expect("scale");
+    let ws =
+        graph.initializer.iter().find(|t| t.name.as_deref() == Some("w.scale")).expect("scale");
     assert_eq!(ws.dims, vec![3]);
     let outs: Vec<_> = graph.output.iter().filter_map(|o| o.name.clone()).collect();
     assert_eq!(outs, vec!["y", "y_q"]);
     // It re-imports as ONNX-form quantized ops.
     let g2 = import_bytes(&bytes, &ImportOptions::default()).expect("re-imports");
-    let n_q = g2.node_ids().iter().filter(|&&n| matches!(g2.node(n).op, Op::QuantizeLinear(_))).count();
+    let n_q =
+        g2.node_ids().iter().filter(|&&n| matches!(g2.node(n).op, Op::QuantizeLinear(_))).count();
     assert_eq!(n_q, 2);
     assert_eq!(g2.value_type(g2.outputs()[1].1).dtype, DType::U8);
 }

@@ -127,14 +127,16 @@ fn window_out(
     if k == 0 {
         return Err("kernel extents must be ≥ 1".into());
     }
-    let eff_k = dil * (k - 1) + 1;
-    let total = n + pb + pe;
+    let too_big = || "kernel, dilation or pads are too large".to_string();
+    let eff_k = dil.checked_mul(k - 1).and_then(|e| e.checked_add(1)).ok_or_else(too_big)?;
+    let total = n.checked_add(pb).and_then(|t| t.checked_add(pe)).ok_or_else(too_big)?;
     if total < eff_k {
         return Err(format!(
             "the window ({eff_k} with dilation) is larger than the padded input ({total})"
         ));
     }
-    let mut out = (total - eff_k + if ceil_mode { stride - 1 } else { 0 }) / stride + 1;
+    let span = total - eff_k;
+    let mut out = span / stride + 1 + usize::from(ceil_mode && span % stride != 0);
     // The last window must start inside the input or the left padding.
     if ceil_mode && (out - 1) * stride >= n + pb {
         out -= 1;
@@ -232,6 +234,9 @@ pub(super) fn conv_transpose_shape(x: &Shape, w: &Shape, a: &ConvTransposeAttrs)
     };
     let strides = attr_or(&c.strides, sp, 1, "strides")?;
     let dil = attr_or(&c.dilations, sp, 1, "dilations")?;
+    if strides.contains(&0) || dil.contains(&0) {
+        return Err("strides and dilations must be ≥ 1".into());
+    }
     let pads = pads_of(&c.pads, sp)?;
     let opad = attr_or(&a.output_padding, sp, 0, "output_padding")?;
     let mut out = vec![xd[0].clone(), dims::mul(&wd[1], group)];
@@ -256,13 +261,19 @@ pub(super) fn conv_transpose_shape(x: &Shape, w: &Shape, a: &ConvTransposeAttrs)
             (Dim::Fixed(n), Some(k)) => {
                 let (pb, pe) =
                     if c.auto_pad == AutoPad::Valid { (0, 0) } else { (pads[i], pads[sp + i]) };
-                let full = strides[i] * (n.max(&1) - 1) + opad[i] + dil[i] * (k.max(1) - 1) + 1;
-                if *n == 0 {
+                // stride·(n − 1) + output_padding + dilation·(k − 1) + 1 − pads, in i128.
+                let (n, k) = (*n as i128, k as i128);
+                let full = strides[i] as i128 * (n - 1).max(0)
+                    + opad[i] as i128
+                    + dil[i] as i128 * (k - 1).max(0)
+                    + 1;
+                let out = full - pb as i128 - pe as i128;
+                if n == 0 {
                     Dim::Fixed(0)
+                } else if out < 0 || out > usize::MAX as i128 {
+                    return Err(format!("pads {:?} do not fit the output extent {full}", c.pads));
                 } else {
-                    Dim::Fixed(full.checked_sub(pb + pe).ok_or_else(|| {
-                        format!("pads {:?} exceed the output extent {full}", c.pads)
-                    })?)
+                    Dim::Fixed(out as usize)
                 }
             }
             _ => unknown(),

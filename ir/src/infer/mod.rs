@@ -12,11 +12,14 @@
 //! quantization and infer only the shape; Custom returns its declared types unchanged.
 //!
 //! The rules are split by op family: [`dims`] (symbolic dimension arithmetic), `elementwise`,
-//! `linalg` (conv, pool, gemm, matmul), `reduce`, `shape` (data movement) and `quant`.
+//! `linalg` (conv, pool, gemm, matmul), `reduce`, `shape`, `movement` (concat, split, slice,
+//! pad, resize), `carry` (quantization through data movement) and `quant`.
 
+mod carry;
 pub mod dims;
 mod elementwise;
 mod linalg;
+mod movement;
 mod quant;
 mod reduce;
 mod shape;
@@ -184,6 +187,13 @@ pub fn infer_node(
 
 fn dispatch(cx: &Ctx<'_>) -> R<Vec<TensorType>> {
     use Op::*;
+    let sig = cx.op.signature();
+    if !sig.accepts_arity(cx.types.len()) {
+        return Err(format!("takes {} operands, got {}", sig.operands_text(), cx.types.len()));
+    }
+    if let Some(i) = (0..cx.types.len()).find(|&i| sig.is_required(i) && cx.types[i].is_none()) {
+        return Err(format!("required {} is missing", operand_label(cx.op, i)));
+    }
     let one = |t: R<TensorType>| t.map(|t| vec![t]);
     match cx.op {
         Input | Constant(_) => match cx.declared.first() {
@@ -243,7 +253,7 @@ fn dispatch(cx: &Ctx<'_>) -> R<Vec<TensorType>> {
         | Cast(_) => one(elementwise::infer(cx)),
         ReduceMean(_) | ReduceSum(_) | ReduceMax(_) | ReduceMin(_) | ReduceProd(_)
         | ReduceSumSquare(_) | ArgMax(_) | ArgMin(_) => one(reduce::infer(cx)),
-        Split(_) => shape::split(cx),
+        Split(_) => movement::split(cx),
         Reshape(_) | Flatten(_) | Transpose(_) | Concat(_) | Slice | Gather(_)
         | GatherElements(_) | Squeeze | Unsqueeze | Expand | Tile | Pad(_) | Resize(_)
         | Shape(_) | Size | ConstantOfShape(_) | Range | DepthToSpace(_) => one(shape::infer(cx)),

@@ -198,7 +198,8 @@ fn is_8bit(d: DType) -> bool {
     matches!(d, DType::I8 | DType::U8)
 }
 
-/// The dtype of the `y_zero_point` operand, `u8` when it is absent.
+/// The dtype of the `y_zero_point` operand (`u8` when absent, as ONNX's default; the signature
+/// makes it required, so only a direct caller of `infer_node` can omit it).
 fn y_zp_dtype(cx: &Ctx<'_>, slot: usize) -> DType {
     cx.opt_ty(slot).map_or(DType::U8, |t| t.dtype)
 }

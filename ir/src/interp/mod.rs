@@ -11,14 +11,24 @@
 //!   after its last use, and borrow constants and inputs without copying them.
 //! * [`eval_op`] evaluates one node (used by constant folding).
 //!
+//! Every op of [`Op`] is executable except `Input`, `Constant` (graph structure, handled by the
+//! executor) and `Custom` (an error naming the op): 101 ops.
+//!
 //! Conventions where ONNX leaves a choice:
 //! * `Cast` float → integer rounds half to even, then saturates to the target range (NaN → 0).
 //! * `DynamicQuantizeLinear` on an all-zero range uses scale 1 (as ONNX Runtime).
-//! * Integer `Div`/`Mod` by zero is an error; integer overflow wraps.
+//! * Integer `Div`/`Mod` by zero is an error; integer overflow wraps; integer `ReduceMean`
+//!   truncates toward zero.
+//! * Out-of-range `Gather`/`GatherElements` indices are an error.
+//! * `MaxPool` with two declared results also returns the flat NC… indices of the maxima.
+//! * Float reductions and normalization statistics accumulate in f64.
 //!
-//! One op family per file: [`broadcast`](self) helpers, binary and unary elementwise ops, matrix
-//! products, convolutions, pooling, reductions, normalization, shape and data movement, gather,
-//! pad, resize, cast, and the two forms of quantized ops.
+//! One op family per file: broadcasting helpers (`broadcast`), elementwise binary and unary ops
+//! (`binary`, `unary`), f32 matrix products (`matmul`), f32 convolutions and window geometry
+//! (`conv`), integer conv/matmul kernels (`qconv`), pooling (`pool`), reductions (`reduce`),
+//! normalization (`norm`), shape ops (`shape`), data movement (`movement`), `gather`, `pad`,
+//! `resize`, `cast`, ONNX-form quantization (`quant_onnx`) and typed-form quantization
+//! (`quant_typed`).
 
 mod binary;
 mod broadcast;

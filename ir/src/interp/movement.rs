@@ -148,7 +148,7 @@ pub(crate) fn split(a: &Args<'_>, axis: i64) -> R<Vec<Tensor>> {
             (0..k).map(|i| part.min(d.saturating_sub(i * part))).collect()
         }
     };
-    if sizes.iter().sum::<usize>() != d {
+    if sizes.iter().try_fold(0usize, |acc, &v| acc.checked_add(v)) != Some(d) {
         return Err(shape_err(format!("split sizes {sizes:?} do not sum to extent {d}")));
     }
     if a.nresults() != 0 && sizes.len() != a.nresults() {
@@ -201,7 +201,7 @@ pub(crate) fn slice(a: &Args<'_>) -> R<Tensor> {
             let mut k = s;
             while k < e {
                 m.push(k as usize);
-                k += step;
+                k = k.saturating_add(step);
             }
         } else {
             let (s, e) = (s.clamp(0, d - 1), e.clamp(-1, d - 1));
@@ -239,13 +239,15 @@ pub(crate) fn tile(a: &Args<'_>) -> R<Tensor> {
     if reps.len() != x.rank() || reps.iter().any(|&r| r < 0) {
         return Err(value_err(format!("Tile repeats {reps:?} for rank {}", x.rank())));
     }
+    let oshape: Vec<usize> =
+        x.shape.iter().zip(&reps).map(|(&d, &r)| cmul(d, r as usize)).collect::<R<_>>()?;
+    numel(&oshape)?;
     let maps: Vec<Vec<usize>> = x
         .shape
         .iter()
-        .zip(&reps)
-        .map(|(&d, &r)| cmul(d, r as usize).map(|n| (0..n).map(|i| i % d.max(1)).collect()))
-        .collect::<R<_>>()?;
-    let oshape: Vec<usize> = maps.iter().map(|m| m.len()).collect();
+        .zip(&oshape)
+        .map(|(&d, &n)| (0..n).map(|i| i % d.max(1)).collect())
+        .collect();
     let idx = index_map(&oshape, &maps, &strides(&x.shape))?;
     mk(x.dtype, oshape, gather_data(&x.data, &idx))
 }
@@ -255,11 +257,12 @@ pub(crate) fn depth_to_space(a: &Args<'_>, at: &BlockAttrs) -> R<Tensor> {
     a.arity(1, 1)?;
     let x = a.req(0)?;
     let b = at.blocksize;
-    if x.rank() != 4 || b == 0 || x.shape[1] % (b * b) != 0 {
+    let bb = b.checked_mul(b).unwrap_or(0);
+    if x.rank() != 4 || bb == 0 || x.shape[1] % bb != 0 {
         return Err(shape_err(format!("DepthToSpace of {:?} with blocksize {b}", x.shape)));
     }
     let [n, c, h, w] = [x.shape[0], x.shape[1], x.shape[2], x.shape[3]];
-    let co = c / (b * b);
+    let co = c / bb;
     let t = match at.mode.as_str() {
         "DCR" | "" => {
             let v = mk(x.dtype, vec![n, b, b, co, h, w], x.data.clone())?;

@@ -9,7 +9,7 @@ use crate::tensor::{Data, Tensor};
 /// The source coordinate of output coordinate `o` along an axis of extent `n` padded by `pb`
 /// at the start (None: the constant).
 fn src(o: i64, n: i64, pb: i64, mode: PadMode) -> Option<usize> {
-    let i = o - pb;
+    let i = o.saturating_sub(pb);
     if (0..n).contains(&i) {
         return Some(i as usize);
     }
@@ -49,10 +49,9 @@ pub(crate) fn pad(a: &Args<'_>, at: &PadAttrs) -> R<Tensor> {
         pe[ax] = pads[axes.len() + i];
     }
     let mut oshape = Vec::with_capacity(r);
-    let mut maps: Vec<Vec<Option<usize>>> = Vec::with_capacity(r);
     for d in 0..r {
         let n = x.shape[d] as i64;
-        let o = n + pb[d] + pe[d];
+        let o = n.checked_add(pb[d]).and_then(|v| v.checked_add(pe[d])).ok_or(OpError::Overflow)?;
         if o < 0 {
             return Err(value_err(format!("pads {pads:?} crop axis {d} below zero")));
         }
@@ -60,9 +59,11 @@ pub(crate) fn pad(a: &Args<'_>, at: &PadAttrs) -> R<Tensor> {
             return Err(value_err(format!("cannot {:?}-pad an empty axis", at.mode)));
         }
         oshape.push(o as usize);
-        maps.push((0..o).map(|k| src(k, n, pb[d], at.mode)).collect());
     }
     let total = numel(&oshape)?;
+    let maps: Vec<Vec<Option<usize>>> = (0..r)
+        .map(|d| (0..oshape[d] as i64).map(|k| src(k, x.shape[d] as i64, pb[d], at.mode)).collect())
+        .collect();
     let st = super::util::strides(&x.shape);
     // Flat source index per output element; usize::MAX marks the constant.
     let mut idx = Vec::with_capacity(total);

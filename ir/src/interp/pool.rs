@@ -219,7 +219,10 @@ fn q_avg(sum: i64, sx: f32, sy: f32, n: usize, zy: i32, lo: i32, hi: i32) -> i32
     qmath::requantize(sum, 0, m, zy, lo, hi)
 }
 
-fn q_params(a: &Args<'_>) -> R<((f32, i32), (f32, i32), crate::DType)> {
+/// Per-tensor (scale, zero point) of the input and result, and the result dtype.
+type PoolParams = ((f32, i32), (f32, i32), crate::DType);
+
+fn q_params(a: &Args<'_>) -> R<PoolParams> {
     let x = a.req(0)?;
     if !matches!(x.data, Data::I8(_) | Data::U8(_) | Data::I16(_) | Data::I32(_)) {
         return Err(dtype_err(0, x.dtype));

@@ -24,26 +24,77 @@ pub(crate) fn to_i32(t: &Tensor, operand: usize) -> R<Vec<i32>> {
     })
 }
 
-/// `c[m×n] += a[m×k] · b[k×n]` (row-major, wrapping i32).
+/// `c[m×n] += a[m×k] · b[k×n]` (row-major, wrapping i32). Uses AVX2 when the CPU has it
+/// (same results: integer arithmetic is exact).
 pub(crate) fn igemm(m: usize, n: usize, k: usize, a: &[i32], b: &[i32], c: &mut [i32]) {
-    const NB: usize = 512;
-    const KB: usize = 256;
-    for j0 in (0..n).step_by(NB) {
-        let j1 = (j0 + NB).min(n);
-        for k0 in (0..k).step_by(KB) {
-            let k1 = (k0 + KB).min(k);
-            for i in 0..m {
-                let crow = &mut c[i * n + j0..i * n + j1];
-                let arow = &a[i * k..(i + 1) * k];
-                for l in k0..k1 {
-                    let av = arow[l];
-                    if av == 0 {
-                        continue;
+    assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n, "igemm bounds");
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2, checked just above; `igemm_avx2` has no other
+            // precondition.
+            unsafe { igemm_avx2(m, n, k, a, b, c) };
+            return;
+        }
+    }
+    igemm_body(m, n, k, a, b, c);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn igemm_avx2(m: usize, n: usize, k: usize, a: &[i32], b: &[i32], c: &mut [i32]) {
+    igemm_body(m, n, k, a, b, c);
+}
+
+/// Register-tiled kernel: a 4×16 block of C stays in registers across the whole k loop; the
+/// 16-column panel of B it reads is reused by every row block.
+#[inline(always)]
+fn igemm_body(m: usize, n: usize, k: usize, a: &[i32], b: &[i32], c: &mut [i32]) {
+    const MR: usize = 4;
+    const NR: usize = 16;
+    let mut j = 0;
+    while j + NR <= n {
+        let mut i = 0;
+        while i + MR <= m {
+            let mut acc = [[0i32; NR]; MR];
+            for (r, row) in acc.iter_mut().enumerate() {
+                row.copy_from_slice(&c[(i + r) * n + j..(i + r) * n + j + NR]);
+            }
+            for l in 0..k {
+                let brow: &[i32; NR] = b[l * n + j..l * n + j + NR].try_into().expect("NR columns");
+                for (r, row) in acc.iter_mut().enumerate() {
+                    let av = a[(i + r) * k + l];
+                    for q in 0..NR {
+                        row[q] = row[q].wrapping_add(av.wrapping_mul(brow[q]));
                     }
-                    let brow = &b[l * n + j0..l * n + j1];
-                    for (cv, &bv) in crow.iter_mut().zip(brow) {
-                        *cv = cv.wrapping_add(av.wrapping_mul(bv));
-                    }
+                }
+            }
+            for (r, row) in acc.iter().enumerate() {
+                c[(i + r) * n + j..(i + r) * n + j + NR].copy_from_slice(row);
+            }
+            i += MR;
+        }
+        for r in i..m {
+            let mut acc: [i32; NR] = c[r * n + j..r * n + j + NR].try_into().expect("NR columns");
+            for l in 0..k {
+                let av = a[r * k + l];
+                let brow = &b[l * n + j..l * n + j + NR];
+                for q in 0..NR {
+                    acc[q] = acc[q].wrapping_add(av.wrapping_mul(brow[q]));
+                }
+            }
+            c[r * n + j..r * n + j + NR].copy_from_slice(&acc);
+        }
+        j += NR;
+    }
+    if j < n {
+        for r in 0..m {
+            for l in 0..k {
+                let av = a[r * k + l];
+                let brow = &b[l * n + j..l * n + n];
+                let crow = &mut c[r * n + j..r * n + n];
+                for (cv, &bv) in crow.iter_mut().zip(brow) {
+                    *cv = cv.wrapping_add(av.wrapping_mul(bv));
                 }
             }
         }

@@ -163,6 +163,7 @@ fn per_channel(v: Vec<f32>, m: usize, what: &str) -> R<Vec<f32>> {
 }
 
 /// Requantizes i32 accumulators laid out [outer, m, inner] with per-channel multipliers.
+#[allow(clippy::too_many_arguments)]
 fn requant_acc(
     acc: &[i32],
     shape: Vec<usize>,
@@ -239,23 +240,37 @@ pub(crate) fn qlinear_conv(a: &Args<'_>, at: &ConvAttrs) -> R<Tensor> {
     requant_acc(&acc, shape, inner, m, sx, &sw, sy, zy, zyt.dtype)
 }
 
-/// `QLinearMatMul(a, sa, za, b, sb, zb, sy, zy)`; b's parameters may be per column.
+/// `QLinearMatMul(a, sa, za, b, sb, zb, sy, zy)`; a's parameters may be per row (len M) and
+/// b's per column (len N): each result element uses `product_multiplier(sa[i], sb[j], sy)`.
 pub(crate) fn qlinear_matmul(a: &Args<'_>) -> R<Tensor> {
     a.arity(8, 8)?;
     let (x, y) = (a.req(0)?, a.req(3)?);
     check8(x, 0)?;
     check8(y, 3)?;
-    let sa = scalar_scale(a.req(1)?, 1)?;
-    let za = scalar_zp(a.req(2)?, 2)?;
+    let sa = scale_list(a.req(1)?, 1)?;
+    let za = to_i32(a.req(2)?, 2)?;
     let sb = scale_list(a.req(4)?, 4)?;
     let zb = to_i32(a.req(5)?, 5)?;
     let sy = scalar_scale(a.req(6)?, 6)?;
     let zyt = a.req(7)?;
     let zy = scalar_zp(zyt, 7)?;
-    let (acc, shape) = int_matmul(x, &[za], y, &zb)?;
+    let (acc, shape) = int_matmul(x, &za, y, &zb)?;
+    let m = if x.rank() > 1 { x.shape[x.rank() - 2] } else { 1 };
     let n = if y.rank() > 1 { y.shape[y.rank() - 1] } else { 1 };
+    let sa = per_channel(sa, m, "a_scale")?;
     let sb = per_channel(sb, n, "b_scale")?;
-    requant_acc(&acc, shape, 1, n, sa, &sb, sy, zy, zyt.dtype)
+    let (lo, hi) = qmath::qrange(zyt.dtype);
+    let pick = |v: &[f32], i: usize| v[if v.len() == 1 { 0 } else { i }];
+    let v: Vec<i64> = acc
+        .iter()
+        .enumerate()
+        .map(|(e, &q)| {
+            let (i, j) = ((e / n.max(1)) % m.max(1), e % n.max(1));
+            let mult = qmath::product_multiplier(pick(&sa, i), pick(&sb, j), sy);
+            qmath::requantize(q as i64, 0, mult, zy, lo, hi) as i64
+        })
+        .collect();
+    Tensor::from_i64_saturating(zyt.dtype, shape, &v).map_err(|e| OpError::Internal(e.to_string()))
 }
 
 /// `MatMulInteger(a, b, za?, zb?)` → i32.
@@ -335,6 +350,27 @@ mod tests {
     }
 
     #[test]
+    fn quantize_linear_int4_and_f16_input() {
+        let x = Tensor::new(
+            vec![4],
+            Data::F16(vec![
+                half::f16::from_f32(-20.0),
+                half::f16::from_f32(2.5),
+                half::f16::from_f32(3.5),
+                half::f16::from_f32(20.0),
+            ]),
+        )
+        .unwrap();
+        let s = Tensor::scalar_f32(1.0);
+        let z = Tensor::with_dtype(DType::I4, vec![], Data::I8(vec![1])).unwrap();
+        let r = ev1(&Op::QuantizeLinear(ql(0, 0)), &[&x, &s, &z]);
+        assert_eq!(r.dtype, DType::I4);
+        assert_eq!(r.as_i8().unwrap(), &[-8, 3, 5, 7]);
+        let d = ev1(&Op::DequantizeLinear(ql(0, 0)), &[&r, &s, &z]);
+        assert_eq!(d.as_f32().unwrap(), &[-9.0, 2.0, 4.0, 6.0]);
+    }
+
+    #[test]
     fn dequantize_linear_i32_and_u8() {
         let x = Tensor::u8(&[3], vec![0, 128, 255]);
         let s = Tensor::scalar_f32(0.5);
@@ -380,6 +416,23 @@ mod tests {
             ],
         );
         assert_eq!(r.as_u8().unwrap(), &[168, 115, 255, 1, 66, 151]);
+    }
+
+    #[test]
+    fn qlinear_matmul_per_row_and_column() {
+        let a = Tensor::i8(&[2, 1], vec![3, 3]);
+        let b = Tensor::i8(&[1, 2], vec![5, 5]);
+        let sa = Tensor::f32(&[2], vec![1.0, 0.5]);
+        let za = Tensor::i8(&[2], vec![0, 1]);
+        let sb = Tensor::f32(&[2], vec![0.5, 0.25]);
+        let zb = Tensor::i8(&[2], vec![0, 0]);
+        let r = ev1(
+            &Op::QLinearMatMul,
+            &[&a, &sa, &za, &b, &sb, &zb, &Tensor::scalar_f32(1.0), &Tensor::i8(&[], vec![0])],
+        );
+        // acc = [[15, 15], [10, 10]]; multipliers [[0.5, 0.25], [0.25, 0.125]]
+        // → [[7.5→8, 3.75→4], [2.5→2, 1.25→1]]
+        assert_eq!(r.as_i8().unwrap(), &[8, 4, 2, 1]);
     }
 
     #[test]

@@ -132,7 +132,10 @@ pub(crate) fn qmatmul(a: &Args<'_>) -> R<Tensor> {
     mk(DType::I32, shape, Data::I32(acc))
 }
 
-fn binary_params(a: &Args<'_>) -> R<((f32, i32), (f32, i32), (f32, i32), DType)> {
+/// Per-tensor (scale, zero point) of both operands and the result, and the result dtype.
+type BinParams = ((f32, i32), (f32, i32), (f32, i32), DType);
+
+fn binary_params(a: &Args<'_>) -> R<BinParams> {
     let pa = per_tensor(a.operand_quant(0)?, "operand 0")?;
     let pb = per_tensor(a.operand_quant(1)?, "operand 1")?;
     let py = per_tensor(a.result_quant(0)?, "the result")?;

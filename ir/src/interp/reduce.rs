@@ -71,7 +71,7 @@ pub(crate) fn reduce(a: &Args<'_>, at: &ReduceAttrs, kind: Kind) -> R<Tensor> {
         x.shape.iter().zip(&red).filter(|(_, &r)| !r).map(|(&d, _)| d).collect()
     };
     let on = numel(&kept)?;
-    let count = if on == 0 { 0 } else { x.numel() / on };
+    let count = x.numel().checked_div(on).unwrap_or(0);
     if x.dtype.is_float() {
         let v = floats(x, 0)?;
         let out: Vec<f32> = match kind {

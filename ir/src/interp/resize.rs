@@ -54,7 +54,7 @@ fn orig_coord(
     }
 }
 
-fn nearest(at: &ResizeAttrs, x: f64, scale: f64) -> f64 {
+fn nearest(at: &ResizeAttrs, x: f64) -> f64 {
     match at.nearest_mode {
         NearestMode::RoundPreferFloor => {
             if x.fract() == 0.5 || x.fract() == -0.5 {
@@ -71,11 +71,7 @@ fn nearest(at: &ResizeAttrs, x: f64, scale: f64) -> f64 {
             }
         }
         NearestMode::Floor => x.floor(),
-        NearestMode::Ceil => {
-            // ONNX: ceil, but for downsampling keep the floor of exact values.
-            let _ = scale;
-            x.ceil()
-        }
+        NearestMode::Ceil => x.ceil(),
     }
 }
 
@@ -111,7 +107,7 @@ fn taps(
     let last = n_in as i64 - 1;
     let clampi = |i: i64| i.clamp(0, last) as usize;
     Some(match at.mode {
-        ResizeMode::Nearest => vec![(clampi(nearest(at, x, scale) as i64), 1.0)],
+        ResizeMode::Nearest => vec![(clampi(nearest(at, x) as i64), 1.0)],
         ResizeMode::Linear => {
             let xc = x.clamp(0.0, last as f64);
             let i0 = xc.floor() as i64;

@@ -147,6 +147,7 @@ pub(crate) fn clip(a: &Args<'_>) -> R<Tensor> {
 }
 
 #[cfg(test)]
+#[allow(clippy::excessive_precision)]
 mod tests {
     use super::super::testutil::*;
     use super::*;
@@ -189,6 +190,43 @@ mod tests {
         assert_eq!(ev1(&Op::Round, &[&x]).as_f32().unwrap(), &[0., 2., 2., -0., -2., -3.]);
         assert_eq!(ev1(&Op::Sign, &[&x]).as_f32().unwrap(), &[1., 1., 1., -1., -1., -1.]);
         assert_eq!(ev1(&Op::Floor, &[&x]).as_f32().unwrap(), &[0., 1., 2., -1., -2., -3.]);
+    }
+
+    #[test]
+    fn transcendental_and_rounding() {
+        let x = Tensor::f32(&[3], vec![0.25, 1.0, 4.0]);
+        let run = |op: Op| ev1(&op, &[&x]).into_f32().unwrap();
+        close(&run(Op::Exp), &[1.28402542, std::f32::consts::E, 54.59815003], 1e-6);
+        close(&run(Op::Log), &[-1.38629436, 0.0, 1.38629436], 1e-6);
+        close(&run(Op::Sqrt), &[0.5, 1.0, 2.0], 1e-7);
+        close(&run(Op::Reciprocal), &[4.0, 1.0, 0.25], 1e-7);
+        close(&run(Op::Tanh), &[0.24491866, 0.76159416, 0.99932930], 1e-6);
+        close(&run(Op::Softplus), &[0.82593942, 1.31326169, 4.01814993], 1e-6);
+        close(&run(Op::Sin), &[0.24740396, 0.84147098, -0.75680250], 1e-6);
+        close(&run(Op::Cos), &[0.96891242, 0.54030231, -0.65364362], 1e-6);
+        assert_eq!(run(Op::Ceil), vec![1.0, 1.0, 4.0]);
+        assert_eq!(run(Op::Neg), vec![-0.25, -1.0, -4.0]);
+        let big = Tensor::f32(&[2], vec![100.0, -100.0]);
+        close(ev1(&Op::Softplus, &[&big]).as_f32().unwrap(), &[100.0, 0.0], 1e-7);
+        assert_eq!(ev1(&Op::Identity, &[&x]), x);
+    }
+
+    #[test]
+    fn half_precision_keeps_dtype() {
+        let h = Tensor::new(
+            vec![3],
+            Data::F16(vec![
+                half::f16::from_f32(-1.5),
+                half::f16::from_f32(0.5),
+                half::f16::from_f32(2.0),
+            ]),
+        )
+        .unwrap();
+        let r = ev1(&Op::Relu, &[&h]);
+        assert_eq!(r.dtype, DType::F16);
+        assert_eq!(r.to_f32_vec(), vec![0.0, 0.5, 2.0]);
+        let b = Tensor::new(vec![1], Data::BF16(vec![half::bf16::from_f32(-2.0)])).unwrap();
+        assert_eq!(ev1(&Op::Abs, &[&b]).to_f32_vec(), vec![2.0]);
     }
 
     #[test]

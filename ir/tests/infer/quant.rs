@@ -55,10 +55,11 @@ fn qlinear_ops_take_the_y_zero_point_dtype() {
         ty("i32[4]"),
     ];
     assert_eq!(infer1(qc.clone(), &ops, &[]), ty("i8[N,4,8,8]"));
-    // Without a y_zero_point the result is u8.
+    // The zero points are required operands (ONNX and ops.rs).
     let mut opt: Vec<Option<TensorType>> = ops.iter().cloned().map(Some).collect();
     opt[7] = None;
-    assert_eq!(infer_opt(qc, &opt, &[], &[]).unwrap(), vec![ty("u8[N,4,8,8]")]);
+    let e = infer_opt(qc, &opt, &[], &[]).unwrap_err();
+    assert!(e.message.contains("operand 7 (y_zp)"), "{e}");
     let mm = [
         ty("u8[N,16]"),
         s.clone(),

@@ -23,13 +23,50 @@ pub struct TensorStats {
     pub sum_max: f64,
     /// Samples observed.
     pub samples: u64,
+    /// Per-channel sums (channel axis: 1 for rank-4 tensors, else the last axis).
+    pub channel_sum: Vec<f64>,
+    /// Elements summed per channel.
+    pub channel_count: u64,
+}
+
+/// The channel axis used for per-channel means: 1 for NCHW tensors, else the last axis.
+pub fn channel_axis(rank: usize) -> usize {
+    if rank == 4 {
+        1
+    } else {
+        rank.saturating_sub(1)
+    }
 }
 
 impl TensorStats {
     fn new(bins: usize) -> TensorStats {
-        TensorStats { hist: Histogram::new(bins), sum_min: 0.0, sum_max: 0.0, samples: 0 }
+        TensorStats {
+            hist: Histogram::new(bins),
+            sum_min: 0.0,
+            sum_max: 0.0,
+            samples: 0,
+            channel_sum: Vec::new(),
+            channel_count: 0,
+        }
     }
-    fn observe(&mut self, data: &[f32]) {
+    fn observe(&mut self, data: &[f32], shape: &[usize]) {
+        if !shape.is_empty() {
+            let ax = channel_axis(shape.len());
+            let c = shape[ax];
+            let inner: usize = shape[ax + 1..].iter().product();
+            if self.channel_sum.len() != c {
+                self.channel_sum = vec![0.0; c];
+                self.channel_count = 0;
+            }
+            if c > 0 && inner > 0 {
+                for (i, &x) in data.iter().enumerate() {
+                    if x.is_finite() {
+                        self.channel_sum[(i / inner) % c] += x as f64;
+                    }
+                }
+                self.channel_count += (data.len() / c) as u64;
+            }
+        }
         let (lo, hi) = data
             .iter()
             .filter(|x| x.is_finite())
@@ -42,11 +79,23 @@ impl TensorStats {
         self.hist.observe(data);
     }
     fn merge(&mut self, o: &TensorStats) {
+        if self.channel_sum.len() == o.channel_sum.len() {
+            for (a, b) in self.channel_sum.iter_mut().zip(&o.channel_sum) {
+                *a += b;
+            }
+            self.channel_count += o.channel_count;
+        }
         self.hist.merge(&o.hist);
         self.sum_min += o.sum_min;
         self.sum_max += o.sum_max;
         self.samples += o.samples;
     }
+    /// Mean of each channel (see [`channel_axis`]).
+    pub fn channel_means(&self) -> Vec<f32> {
+        let n = self.channel_count.max(1) as f64;
+        self.channel_sum.iter().map(|&s| (s / n) as f32).collect()
+    }
+
     /// Average of the per-sample extremes.
     pub fn moving_average(&self) -> (f32, f32) {
         if self.samples == 0 {
@@ -63,10 +112,18 @@ pub struct Calibration {
     pub stats: BTreeMap<Value, TensorStats>,
 }
 
+/// Per-channel means per value, from a [`Calibration`].
+pub type ChannelMeans = BTreeMap<Value, Vec<f32>>;
+
 /// A range per value, as chosen from a [`Calibration`].
 pub type Ranges = BTreeMap<Value, (f32, f32)>;
 
 impl Calibration {
+    /// Per-channel means of every observed value (for bias correction).
+    pub fn channel_means(&self) -> ChannelMeans {
+        self.stats.iter().map(|(&v, s)| (v, s.channel_means())).collect()
+    }
+
     /// Ranges for every observed value with `method` for a quantizer with `levels` steps.
     pub fn ranges(&self, method: RangeMethod, levels: usize) -> Ranges {
         self.stats
@@ -94,7 +151,9 @@ pub fn calibrate(
             run_observed(g, inputs, &mut |v, t| {
                 if wanted(v, t) {
                     if let Ok(data) = t.as_f32() {
-                        acc.entry(v).or_insert_with(|| TensorStats::new(bins)).observe(data);
+                        acc.entry(v)
+                            .or_insert_with(|| TensorStats::new(bins))
+                            .observe(data, &t.shape);
                     }
                 }
             })?;

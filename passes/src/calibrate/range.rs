@@ -89,13 +89,15 @@ pub fn entropy_range(h: &Histogram, levels: usize) -> (f32, f32) {
         let mut p: Vec<f64> = p_full[..i].to_vec();
         let outliers: f64 = p_full[i..].iter().sum();
         p[i - 1] += outliers;
-        // Quantize p into `target` bins, then expand back over the non-empty source bins.
+        // Quantize the clipped histogram into `target` bins, then expand back over the
+        // non-empty source bins.
         let mut q = vec![0.0; i];
         for j in 0..target {
             let start = j * i / target;
             let end = ((j + 1) * i / target).max(start + 1);
-            let mass: f64 =
-                p_full[start..end].iter().sum::<f64>() + if end == i { outliers } else { 0.0 };
+            // Q is built from the clipped histogram without the outliers, so that clipping
+            // mass shows up as divergence (TensorRT's formulation).
+            let mass: f64 = p_full[start..end].iter().sum::<f64>();
             let nonzero = p[start..end].iter().filter(|&&x| x > 0.0).count();
             if nonzero > 0 {
                 for k in start..end {

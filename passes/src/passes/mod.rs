@@ -49,6 +49,7 @@ builtin_passes! {
     fuse_hardsigmoid::FuseHardSigmoid,
     fuse_softmax::FuseSoftmax,
     fold_attention_scale::FoldAttentionScale,
+    realize_qdq::RealizeQdq,
 }
 
 /// The built-in named pipelines: `(name, summary, expansion)`.

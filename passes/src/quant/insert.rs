@@ -10,7 +10,7 @@
 
 use super::params::{activation_params, quantize_bias, quantize_weight, Granularity};
 use super::scheme::{role, QuantScheme, Role, WeightGranularity};
-use crate::calibrate::Ranges;
+use crate::calibrate::{ChannelMeans, Ranges};
 use qcc_ir::{DType, Graph, GraphError, NodeId, Op, Quant, Tensor, TensorType, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -76,10 +76,93 @@ struct Unit {
     fused_bias: Option<(NodeId, Value)>,
 }
 
-/// Inserts QDQ around every quantizable op whose values have calibrated ranges.
+/// Dequantized values of a per-tensor or per-axis quantized weight (`None` for blocked).
+fn dequant_weight(wq: &Tensor, q: &Quant) -> Option<Vec<f32>> {
+    let v = wq.to_i64_vec()?;
+    match q {
+        Quant::Tensor { scale, zero_point } => Some(
+            v.iter().map(|&x| qcc_ir::qmath::dequantize(x as i32, *scale, *zero_point)).collect(),
+        ),
+        Quant::Axis { axis, scales, zero_points } => {
+            let inner: usize = wq.shape.get(axis + 1..)?.iter().product();
+            let c = scales.len();
+            Some(
+                v.iter()
+                    .enumerate()
+                    .map(|(i, &x)| {
+                        let ch = (i / inner.max(1)) % c;
+                        qcc_ir::qmath::dequantize(x as i32, scales[ch], zero_points[ch])
+                    })
+                    .collect(),
+            )
+        }
+        Quant::Block { .. } => None,
+    }
+}
+
+/// `ΔW · E[x]` per output channel: the mean shift that quantizing `w` causes, given the mean of
+/// each input channel. `None` when shapes do not line up.
+fn weight_error_shift(
+    op: &Op,
+    w: &Tensor,
+    wq: &Tensor,
+    q: &Quant,
+    mean: &[f32],
+) -> Option<Vec<f32>> {
+    let wf = w.as_f32().ok()?;
+    let wd = dequant_weight(wq, q)?;
+    let delta: Vec<f64> = wd.iter().zip(wf).map(|(&a, &b)| a as f64 - b as f64).collect();
+    let s = &w.shape;
+    let out = match op {
+        Op::Conv(_) => {
+            let (o_n, cg) = (s[0], s[1]);
+            let ksz: usize = s[2..].iter().product();
+            if cg == 0 || mean.len() % cg != 0 || o_n % (mean.len() / cg).max(1) != 0 {
+                return None;
+            }
+            let per_group = o_n / (mean.len() / cg);
+            (0..o_n)
+                .map(|o| {
+                    let base = (o / per_group) * cg;
+                    let mut acc = 0.0;
+                    for c in 0..cg {
+                        let m = mean[base + c] as f64;
+                        for k in 0..ksz {
+                            acc += delta[(o * cg + c) * ksz + k] * m;
+                        }
+                    }
+                    acc as f32
+                })
+                .collect()
+        }
+        Op::Gemm(a) if a.trans_b => {
+            let (n, k) = (s[0], s[1]);
+            if mean.len() != k {
+                return None;
+            }
+            (0..n)
+                .map(|j| (0..k).map(|i| delta[j * k + i] * mean[i] as f64).sum::<f64>() as f32)
+                .collect()
+        }
+        _ => {
+            let (k, n) = (s[0], s[1]);
+            if mean.len() != k {
+                return None;
+            }
+            (0..n)
+                .map(|j| (0..k).map(|i| delta[i * n + j] * mean[i] as f64).sum::<f64>() as f32)
+                .collect()
+        }
+    };
+    Some(out)
+}
+
+/// Inserts QDQ around every quantizable op whose values have calibrated ranges. `means` (per
+/// input channel, from calibration) drives bias correction when the scheme asks for it.
 pub fn insert_qdq(
     g: &mut Graph,
     ranges: &Ranges,
+    means: &ChannelMeans,
     scheme: &QuantScheme,
 ) -> Result<QuantReport, QuantError> {
     if !matches!(scheme.activations, DType::U8 | DType::I8 | DType::I16) {
@@ -251,19 +334,57 @@ pub fn insert_qdq(
                     _ => Granularity::Channel { axis },
                 };
                 let (wq, wp) = quantize_weight(&w, scheme.weights, gran).map_err(werr)?;
-                let wv = dq_const(g, &format!("{label}.weight_q"), wq, wp.clone())?;
+                let wv = dq_const(g, &format!("{label}.weight_q"), wq.clone(), wp.clone())?;
                 g.set_operand(head, 1, Some(wv))?;
                 let s_in = params
                     .get(&ops[0].expect("activation"))
                     .and_then(|q| q.per_tensor())
                     .map(|p| p.0);
-                let bias = match (&op, u.fused_bias) {
+                let mut bias = match (&op, u.fused_bias) {
                     (Op::MatMul, Some((add, b))) => Some((add, b)),
                     (Op::Conv(_) | Op::Gemm(_), _) => {
                         ops.get(2).copied().flatten().map(|b| (head, b))
                     }
                     _ => None,
                 };
+                // Bias correction: subtract the mean shift the weight error causes.
+                let shift = match means.get(&ops[0].expect("activation")) {
+                    Some(m) if scheme.bias_correction => weight_error_shift(&op, &w, &wq, &wp, m),
+                    _ => None,
+                };
+                if let Some(shift) = shift {
+                    let old = bias.map(|(_, b)| g.const_value(b).expect("constant bias").clone());
+                    let base: Vec<f32> = match &old {
+                        Some(t) => t.as_f32().map_err(|e| werr(e.to_string()))?.to_vec(),
+                        None => vec![0.0; shift.len()],
+                    };
+                    if base.len() == shift.len()
+                        && (bias.is_some() || matches!(op, Op::Conv(_) | Op::Gemm(_)))
+                    {
+                        let shape = old.as_ref().map_or(vec![shift.len()], |t| t.shape.clone());
+                        let nb: Vec<f32> = base.iter().zip(&shift).map(|(b, d)| b - d).collect();
+                        let bv =
+                            g.add_const(format!("{label}.bias_corrected"), Tensor::f32(&shape, nb));
+                        let owner = bias.map_or(head, |(owner, _)| owner);
+                        match bias {
+                            Some((owner, b)) => {
+                                let slot = g
+                                    .operands(owner)
+                                    .iter()
+                                    .position(|&o| o == Some(b))
+                                    .expect("bias operand");
+                                g.set_operand(owner, slot, Some(bv))?;
+                            }
+                            None => {
+                                let mut all = g.operands(head);
+                                all.resize(3, None);
+                                all[2] = Some(bv);
+                                g.set_operands(head, &all)?;
+                            }
+                        }
+                        bias = Some((owner, bv));
+                    }
+                }
                 // With int4 groups the bias stays float (it has no single scale per channel).
                 let grouped = matches!(wp, Quant::Block { .. });
                 if let (Some((owner, b)), Some(s_in), false) = (bias, s_in, grouped) {

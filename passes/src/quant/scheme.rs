@@ -29,6 +29,9 @@ pub struct QuantScheme {
     pub granularity: WeightGranularity,
     /// Node names or op names (e.g. `Softmax`) to keep in float.
     pub exclude: Vec<String>,
+    /// Correct each layer's bias for the mean error its quantized weights cause on the
+    /// calibration data (`b − ΔW·E[x]`, Nagel et al. 2019).
+    pub bias_correction: bool,
 }
 
 impl Default for QuantScheme {
@@ -38,6 +41,7 @@ impl Default for QuantScheme {
             weights: DType::I8,
             granularity: WeightGranularity::Channel,
             exclude: Vec::new(),
+            bias_correction: true,
         }
     }
 }

@@ -80,7 +80,7 @@ pub fn quantize(
     let levels = if cfg.scheme.activations == DType::I16 { 65536 } else { 256 };
     let ranges = calib.ranges(cfg.method, levels);
     let mut qdq = float.clone();
-    let report = insert_qdq(&mut qdq, &ranges, &cfg.scheme)?;
+    let report = insert_qdq(&mut qdq, &ranges, &calib.channel_means(), &cfg.scheme)?;
     qdq.advance_phase(qcc_ir::Phase::Calibrated).ok();
     let mut int = qdq.clone();
     let realized = realize(&mut int, &cfg.scheme)?;

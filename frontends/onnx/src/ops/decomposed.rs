@@ -27,6 +27,7 @@ pub(crate) const OPS: &[OpEntry] = &[
 fn cast_like(cx: &mut NodeCx<'_>) -> Outs {
     let x = cx.req(0)?;
     let to = cx.dtype(cx.req(1)?);
+    super::elementwise::check_cast(cx, to)?;
     if cx.ai_or("saturate", 1) == 0 {
         return Err(cx.unsupported("saturate=0 (float8 only)"));
     }

@@ -246,8 +246,20 @@ fn cast(cx: &mut NodeCx<'_>) -> Outs {
     let x = cx.req(0)?;
     let code = cx.ai("to").ok_or_else(|| cx.err("missing `to`"))?;
     let to = crate::tensor::dtype_from_onnx(code as i32, &cx.name)?;
+    check_cast(cx, to)?;
     if cx.ai_or("saturate", 1) == 0 {
         return Err(cx.unsupported("saturate=0 (float8 only)"));
     }
     NodeCx::one(cx.add1(Op::Cast(CastAttrs { to }), &[Some(x)], to)?)
+}
+
+/// Cast to 4-bit integers wraps around from opset 25 on; qcc's `Cast` saturates.
+pub(crate) fn check_cast(cx: &NodeCx<'_>, to: DType) -> Result<(), crate::error::OnnxError> {
+    if cx.opset >= 25 && matches!(to, DType::I4 | DType::U4) {
+        return Err(cx.unsupported(format!(
+            "{} to {to} at opset {} wraps around; qcc's Cast saturates",
+            cx.op_type, cx.opset
+        )));
+    }
+    Ok(())
 }

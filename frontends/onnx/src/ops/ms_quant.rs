@@ -101,7 +101,7 @@ fn unary(cx: &mut NodeCx<'_>) -> Outs {
 
 fn concat(cx: &mut NodeCx<'_>) -> Outs {
     let n = cx.n_inputs();
-    if n < 5 || (n - 2) % 3 != 0 {
+    if n < 5 || !(n - 2).is_multiple_of(3) {
         return Err(
             cx.err(format!("{n} inputs: expected Y_scale, Y_zp and triples (X, scale, zp)"))
         );

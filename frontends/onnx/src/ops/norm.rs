@@ -1,9 +1,10 @@
 //! Normalization and softmax: `Softmax`/`LogSoftmax` (opset < 13: 2-d coercion at `axis`,
 //! rewritten as Flatten → Softmax → Reshape unless the axis is the last one),
-//! `LayerNormalization`, `BatchNormalization` (inference), `InstanceNormalization`.
+//! `LayerNormalization` (its optional Mean/InvStdDev outputs computed with ReduceMean, Sqrt,
+//! Reciprocal), `BatchNormalization` (inference), `InstanceNormalization`.
 
 use super::{onnx, NodeCx, OpEntry, Outs};
-use qcc_ir::ops::{AxisAttrs, EpsAttrs, LayerNormAttrs, ShapeAttrs};
+use qcc_ir::ops::{AxisAttrs, EpsAttrs, LayerNormAttrs, ReduceAttrs, ShapeAttrs};
 use qcc_ir::{DType, Op};
 
 pub(crate) const OPS: &[OpEntry] = &[
@@ -52,7 +53,37 @@ fn layer_norm(cx: &mut NodeCx<'_>) -> Outs {
     let b = cx.input(2)?;
     let dt = cx.dtype(x);
     let attrs = LayerNormAttrs { axis: cx.ai_or("axis", -1), epsilon: cx.af_or("epsilon", 1e-5) };
-    NodeCx::one(cx.add1(Op::LayerNormalization(attrs), &[Some(x), Some(s), b], dt)?)
+    let y = cx.add1(Op::LayerNormalization(attrs), &[Some(x), Some(s), b], dt)?;
+    let wants = |k: usize| cx.node.output.get(k).is_some_and(|n| !n.is_empty());
+    if !wants(1) && !wants(2) {
+        return NodeCx::one(y);
+    }
+    // Mean and InvStdDev outputs: ReduceMean over axis..rank, then 1 / sqrt(var + eps).
+    if dt != DType::F32 {
+        return Err(cx.unsupported(format!("Mean/InvStdDev outputs on {dt}")));
+    }
+    let r = cx
+        .ty(x)
+        .shape
+        .rank()
+        .ok_or_else(|| cx.unsupported("Mean/InvStdDev outputs with an input of unknown rank"))?
+        as i64;
+    let a = if attrs.axis < 0 { attrs.axis + r } else { attrs.axis };
+    if !(0..r).contains(&a) {
+        return Err(cx.err(format!("axis {} out of range for rank {r}", attrs.axis)));
+    }
+    let axes: Vec<i64> = (a..r).collect();
+    let axes = cx.const_i64s("axes", &axes);
+    let red = ReduceAttrs { keepdims: true, noop_with_empty_axes: false };
+    let mean = cx.helper("mean", Op::ReduceMean(red), &[Some(x), Some(axes)], dt)?;
+    let d = cx.helper("centered", Op::Sub, &[Some(x), Some(mean)], dt)?;
+    let d2 = cx.helper("squared", Op::Mul, &[Some(d), Some(d)], dt)?;
+    let var = cx.helper("var", Op::ReduceMean(red), &[Some(d2), Some(axes)], dt)?;
+    let eps = cx.constant("epsilon", qcc_ir::Tensor::scalar_f32(attrs.epsilon));
+    let ve = cx.helper("var_eps", Op::Add, &[Some(var), Some(eps)], dt)?;
+    let sd = cx.helper("std", Op::Sqrt, &[Some(ve)], dt)?;
+    let inv = cx.helper("inv_std", Op::Reciprocal, &[Some(sd)], dt)?;
+    Ok(vec![Some(y), Some(mean), Some(inv)])
 }
 
 fn batch_norm(cx: &mut NodeCx<'_>) -> Outs {

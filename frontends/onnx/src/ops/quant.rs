@@ -8,7 +8,7 @@ use super::{ms, onnx, NodeCx, OpEntry, Outs};
 use crate::error::OnnxError;
 use crate::tensor::dtype_from_onnx;
 use qcc_ir::ops::QLinearAttrs;
-use qcc_ir::{DType, Op, Shape, TensorType};
+use qcc_ir::{DType, Op, Shape, TensorType, Value};
 
 pub(crate) const OPS: &[OpEntry] = &[
     onnx("QuantizeLinear", 10, quantize_linear),
@@ -49,6 +49,28 @@ fn check_qdtype(cx: &NodeCx<'_>, d: DType) -> Result<(), OnnxError> {
     }
 }
 
+/// A one-element zero point next to a scalar scale (`[1]` vs `[]`, which ONNX Runtime and the
+/// ONNX reference accept) is reshaped to the scale's scalar shape, the IR's single form.
+fn zp_like_scale(
+    cx: &mut NodeCx<'_>,
+    s: Value,
+    zp: Option<Value>,
+) -> Result<Option<Value>, OnnxError> {
+    let Some(z) = zp else { return Ok(None) };
+    let (st, zt) = (cx.ty(s), cx.ty(z));
+    if st.shape.rank() == Some(0) && zt.shape.as_fixed().is_some_and(|d| d == [1]) {
+        let shape = cx.constant("zp_shape", qcc_ir::Tensor::i64(&[0], vec![]));
+        let dt = zt.dtype;
+        return Ok(Some(cx.helper(
+            "zp_scalar",
+            Op::Reshape(Default::default()),
+            &[Some(z), Some(shape)],
+            dt,
+        )?));
+    }
+    Ok(Some(z))
+}
+
 /// `QuantizeLinear(x, scale, zp?)`.
 pub(crate) fn quantize_linear(cx: &mut NodeCx<'_>) -> Outs {
     let x = cx.req(0)?;
@@ -56,6 +78,7 @@ pub(crate) fn quantize_linear(cx: &mut NodeCx<'_>) -> Outs {
     let zp = cx.input(2)?;
     let dt = quantized_dtype(cx, 2)?;
     check_qdtype(cx, dt)?;
+    let zp = zp_like_scale(cx, s, zp)?;
     if dt == DType::I32 {
         return Err(cx.unsupported("QuantizeLinear to int32"));
     }
@@ -69,6 +92,7 @@ pub(crate) fn dequantize_linear(cx: &mut NodeCx<'_>) -> Outs {
     let s = cx.req(1)?;
     let zp = cx.input(2)?;
     check_qdtype(cx, cx.dtype(x))?;
+    let zp = zp_like_scale(cx, s, zp)?;
     let out = match cx.ai("output_dtype") {
         Some(code) if code != 0 => dtype_from_onnx(code as i32, &cx.name)?,
         _ => cx.dtype(s),

@@ -4,7 +4,7 @@
 //!
 //! Older attribute forms become constant operands: Split `split` (< 13), Slice
 //! `starts/ends/axes` (< 10), Squeeze/Unsqueeze `axes` (< 13), Pad `pads`/`value` (< 11),
-//! Resize 10's `(X, scales)` → `(X, _, scales, _)`.
+//! Resize 10's `(X, scales)` → `(X, _, scales, _)`, Resize 18's `axes` → full-rank constants.
 
 use super::{onnx, NodeCx, OpEntry, Outs};
 use crate::tensor::tensor_from_proto;
@@ -197,9 +197,6 @@ fn resize(cx: &mut NodeCx<'_>) -> Outs {
     if cx.ai_or("antialias", 0) != 0 {
         return Err(cx.unsupported("antialias=1"));
     }
-    if cx.has("axes") {
-        return Err(cx.unsupported("axes attribute"));
-    }
     match cx.astr("keep_aspect_ratio_policy").as_deref() {
         None | Some("stretch") => {}
         Some(o) => return Err(cx.unsupported(format!("keep_aspect_ratio_policy={o}"))),
@@ -236,12 +233,87 @@ fn resize(cx: &mut NodeCx<'_>) -> Outs {
         exclude_outside: cx.abool("exclude_outside", false),
         extrapolation_value: cx.af_or("extrapolation_value", 0.0),
     };
-    let ops = if cx.opset < 11 {
+    let mut ops = if cx.opset < 11 {
         vec![Some(x), None, Some(cx.req(1)?), None]
     } else {
         vec![Some(x), cx.input(1)?, cx.input(2)?, cx.input(3)?]
     };
+    if let Some(axes) = cx.ais("axes") {
+        resize_axes(cx, &mut ops, &axes)?;
+    }
     NodeCx::one(cx.add1(Op::Resize(attrs), &ops, dt)?)
+}
+
+/// Resize 18's `axes`: roi, scales and sizes given for some axes become full-rank constants
+/// (roi 0..1, scale 1, the input's extent on the other axes). Needs constant operands and,
+/// for sizes, a known input shape.
+fn resize_axes(
+    cx: &mut NodeCx<'_>,
+    ops: &mut [Option<qcc_ir::Value>],
+    axes: &[i64],
+) -> Result<(), OnnxError> {
+    let xt = cx.ty(ops[0].expect("x"));
+    let r = xt.shape.rank().ok_or_else(|| cx.unsupported("axes with an input of unknown rank"))?;
+    let mut idx = Vec::new();
+    for &a in axes {
+        let a = if a < 0 { a + r as i64 } else { a };
+        if !(0..r as i64).contains(&a) || idx.contains(&(a as usize)) {
+            return Err(cx.err(format!("bad axes {axes:?} for rank {r}")));
+        }
+        idx.push(a as usize);
+    }
+    let konst = |cx: &NodeCx<'_>,
+                 v: Option<qcc_ir::Value>,
+                 what: &str|
+     -> Result<Option<Tensor>, OnnxError> {
+        match v {
+            None => Ok(None),
+            Some(v) => match cx.const_of(v) {
+                Some(t) if t.numel() == 0 => Ok(None),
+                Some(t) => Ok(Some((*t).clone())),
+                None => Err(cx.unsupported(format!("axes with a non-constant {what}"))),
+            },
+        }
+    };
+    if let Some(roi) = konst(cx, ops[1], "roi")? {
+        let v = roi.to_f32_vec();
+        if v.len() != 2 * idx.len() {
+            return Err(cx.err("roi length does not match axes"));
+        }
+        let mut full: Vec<f32> = vec![0.0; r].into_iter().chain(vec![1.0; r]).collect();
+        for (k, &a) in idx.iter().enumerate() {
+            full[a] = v[k];
+            full[r + a] = v[idx.len() + k];
+        }
+        ops[1] = Some(cx.constant("roi", Tensor::f32(&[2 * r], full)));
+    }
+    if let Some(sc) = konst(cx, ops[2], "scales")? {
+        let v = sc.to_f32_vec();
+        if v.len() != idx.len() {
+            return Err(cx.err("scales length does not match axes"));
+        }
+        let mut full = vec![1.0f32; r];
+        for (k, &a) in idx.iter().enumerate() {
+            full[a] = v[k];
+        }
+        ops[2] = Some(cx.constant("scales", Tensor::f32(&[r], full)));
+    }
+    if let Some(sz) = konst(cx, ops[3], "sizes")? {
+        let v = sz.to_i64_vec().ok_or_else(|| cx.err("sizes must be integers"))?;
+        if v.len() != idx.len() {
+            return Err(cx.err("sizes length does not match axes"));
+        }
+        let dims = xt
+            .shape
+            .as_fixed()
+            .ok_or_else(|| cx.unsupported("axes with sizes on an input of unknown shape"))?;
+        let mut full: Vec<i64> = dims.iter().map(|&d| d as i64).collect();
+        for (k, &a) in idx.iter().enumerate() {
+            full[a] = v[k];
+        }
+        ops[3] = Some(cx.const_i64s("sizes", &full));
+    }
+    Ok(())
 }
 
 fn shape(cx: &mut NodeCx<'_>) -> Outs {

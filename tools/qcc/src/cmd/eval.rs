@@ -65,7 +65,10 @@ pub fn run(a: EvalArgs) -> anyhow::Result<i32> {
     let labels: Option<Vec<i64>> = match &a.labels {
         None => None,
         Some(k) => {
-            let (_, t) = arrays.iter().find(|(n, _)| n == k).with_context(|| format!("{}: no array `{k}`", a.data.display()))?;
+            let (_, t) = arrays
+                .iter()
+                .find(|(n, _)| n == k)
+                .with_context(|| format!("{}: no array `{k}`", a.data.display()))?;
             Some(t.to_i64_vec().with_context(|| format!("labels `{k}` must be integers"))?)
         }
     };
@@ -127,7 +130,8 @@ pub fn run(a: EvalArgs) -> anyhow::Result<i32> {
         "integer_ops": q.realized.integer_ops.len(),
     });
     if labels.is_some() {
-        report["accuracy"] = json!({"fp32": correct_f as f64 / n, "quantized": correct_q as f64 / n});
+        report["accuracy"] =
+            json!({"fp32": correct_f as f64 / n, "quantized": correct_q as f64 / n});
     }
     if a.json {
         println!("{report}");
@@ -144,12 +148,24 @@ pub fn run(a: EvalArgs) -> anyhow::Result<i32> {
             );
         }
         if labels.is_some() {
-            println!("accuracy: fp32 {:.4}, quantized {:.4}", correct_f as f64 / n, correct_q as f64 / n);
+            println!(
+                "accuracy: fp32 {:.4}, quantized {:.4}",
+                correct_f as f64 / n,
+                correct_q as f64 / n
+            );
         }
         let mut worst: BTreeMap<i64, String> = BTreeMap::new();
         for l in report["layers"].as_array().into_iter().flatten() {
             let db = l["sqnr_db"].as_f64().unwrap_or(0.0);
-            worst.insert((db * 1000.0) as i64, format!("{:>8.2} dB  {} ({})", db, l["node"].as_str().unwrap_or(""), l["op"].as_str().unwrap_or("")));
+            worst.insert(
+                (db * 1000.0) as i64,
+                format!(
+                    "{:>8.2} dB  {} ({})",
+                    db,
+                    l["node"].as_str().unwrap_or(""),
+                    l["op"].as_str().unwrap_or("")
+                ),
+            );
         }
         println!("lowest per-layer SQNR (QDQ simulation vs fp32):");
         for line in worst.values().take(8) {

@@ -28,24 +28,32 @@ pub struct ImportArgs {
 pub fn parse_input_shapes(flags: &[String]) -> anyhow::Result<HashMap<String, Vec<usize>>> {
     let mut m = HashMap::new();
     for f in flags {
-        let (name, dims) = f.split_once('=').with_context(|| format!("--input-shape `{f}`: expected NAME=D,D,..."))?;
+        let (name, dims) = f
+            .split_once('=')
+            .with_context(|| format!("--input-shape `{f}`: expected NAME=D,D,..."))?;
         let dims: Vec<usize> = dims
             .split(',')
             .map(|d| d.trim().parse::<usize>())
             .collect::<Result<_, _>>()
-            .with_context(|| format!("--input-shape `{f}`: dimensions must be non-negative integers"))?;
+            .with_context(|| {
+                format!("--input-shape `{f}`: dimensions must be non-negative integers")
+            })?;
         m.insert(name.to_string(), dims);
     }
     Ok(m)
 }
 
 pub fn run(a: ImportArgs) -> anyhow::Result<i32> {
-    let opts = qcc_onnx::ImportOptions { input_shapes: parse_input_shapes(&a.input_shape)?, ..Default::default() };
+    let opts = qcc_onnx::ImportOptions {
+        input_shapes: parse_input_shapes(&a.input_shape)?,
+        ..Default::default()
+    };
     let mut g = qcc::model::load_model_with(&a.model, &opts)?;
     if a.canonicalize {
         qcc::quantize::canonicalize(&mut g)?;
     }
-    qcc_ir::weights::save_qir(&g, &a.output, &PrintOptions::default()).with_context(|| format!("writing {}", a.output.display()))?;
+    qcc_ir::weights::save_qir(&g, &a.output, &PrintOptions::default())
+        .with_context(|| format!("writing {}", a.output.display()))?;
     eprintln!("{} → {} ({} nodes)", a.model.display(), a.output.display(), g.node_count());
     Ok(0)
 }

@@ -43,7 +43,11 @@ pub fn run(a: OptArgs) -> anyhow::Result<i32> {
     let input = a.input.context("an input graph is needed (or --list-passes)")?;
     let mut g = qcc::model::load_model(&input)?;
     if let Err(errs) = qcc_ir::verify::verify(&g) {
-        eprintln!("{}: the graph does not verify ({} errors):\n{errs}", input.display(), errs.len());
+        eprintln!(
+            "{}: the graph does not verify ({} errors):\n{errs}",
+            input.display(),
+            errs.len()
+        );
         return Ok(1);
     }
     if !a.passes.is_empty() {
@@ -58,7 +62,11 @@ pub fn run(a: OptArgs) -> anyhow::Result<i32> {
         }
         None => {
             let shown = if a.print_weights { usize::MAX } else { 64 };
-            let p = qcc_ir::print::print_with(&g, &PrintOptions { inline_limit: shown }, &Default::default());
+            let p = qcc_ir::print::print_with(
+                &g,
+                &PrintOptions { inline_limit: shown },
+                &Default::default(),
+            );
             print!("{}", p.text);
         }
     }

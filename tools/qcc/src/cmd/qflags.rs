@@ -58,6 +58,9 @@ pub struct QuantFlags {
     /// Keep these nodes (by name) or ops (by op name, e.g. `Softmax`) in float (repeatable).
     #[arg(long)]
     pub exclude: Vec<String>,
+    /// Do not correct biases for the mean error of quantized weights.
+    #[arg(long)]
+    pub no_bias_correction: bool,
 }
 
 impl QuantFlags {
@@ -88,7 +91,13 @@ impl QuantFlags {
         };
         Ok(QuantizeConfig {
             method,
-            scheme: QuantScheme { activations, weights, granularity, exclude: self.exclude.clone() },
+            scheme: QuantScheme {
+                activations,
+                weights,
+                granularity,
+                exclude: self.exclude.clone(),
+                bias_correction: !self.no_bias_correction,
+            },
             ..Default::default()
         })
     }
@@ -112,7 +121,11 @@ impl QuantFlags {
 /// A progress bar on stderr (hidden when stderr is not a terminal).
 pub fn progress(n: u64, what: &str) -> ProgressBar {
     let pb = ProgressBar::new(n);
-    pb.set_style(ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} {elapsed}").expect("template").progress_chars("=> "));
+    pb.set_style(
+        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} {elapsed}")
+            .expect("template")
+            .progress_chars("=> "),
+    );
     pb.set_message(what.to_string());
     pb
 }

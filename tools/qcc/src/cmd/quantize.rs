@@ -46,7 +46,8 @@ pub fn run(a: QuantizeArgs) -> anyhow::Result<i32> {
     match ext {
         "onnx" => {
             let bytes = qcc_onnx::export_model(graph)?;
-            std::fs::write(&a.output, bytes).with_context(|| format!("writing {}", a.output.display()))?;
+            std::fs::write(&a.output, bytes)
+                .with_context(|| format!("writing {}", a.output.display()))?;
         }
         "qir" => {
             qcc_ir::weights::save_qir(graph, &a.output, &PrintOptions::default())?;

@@ -15,15 +15,21 @@
 //!
 //! [`VerifyErrors`] displays as the graph listing with each error under its node.
 
+mod render;
+mod types;
+
+pub use types::quant_problems;
+
 use crate::graph::{Graph, NodeId, Value};
 use crate::infer::infer_node;
 use crate::ops::Op;
 use crate::phase::Phase;
-use crate::tensor::{Data, Tensor};
-use crate::types::{Dim, Quant, Shape, TensorType};
-use crate::DType;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use crate::tensor::Tensor;
+use crate::types::TensorType;
+use render::render;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
+use types::{agrees, constant_problems};
 
 /// One verifier finding.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -138,8 +144,14 @@ impl Verifier<'_> {
             // Kahn's algorithm over the operand lists to find a node left on a cycle.
             let g = self.g;
             let ids = g.node_ids();
-            let mut indeg: HashMap<NodeId, usize> =
-                ids.iter().map(|&n| (n, g.operand_values(n).len())).collect();
+            let mut indeg: HashMap<NodeId, usize> = ids.iter().map(|&n| (n, 0)).collect();
+            for &n in &ids {
+                for r in g.results(n) {
+                    for (u, _) in g.users(r) {
+                        *indeg.entry(u).or_default() += 1;
+                    }
+                }
+            }
             let mut ready: Vec<NodeId> = ids.iter().copied().filter(|n| indeg[n] == 0).collect();
             while let Some(n) = ready.pop() {
                 for r in g.results(n) {
@@ -352,7 +364,7 @@ impl Verifier<'_> {
             slots = (0..node.arity).collect();
         }
         for slot in slots {
-            if let Some(v) = g.operand(id, slot) {
+            if let Some(v) = g.operand(id, slot).filter(|&v| value_exists(g, v)) {
                 let t = g.value_type(v);
                 if t.quant.is_none() {
                     self.err(
@@ -404,199 +416,4 @@ impl Verifier<'_> {
 
 fn value_exists(g: &Graph, v: Value) -> bool {
     g.try_node(v.node).is_some_and(|n| (v.index as usize) < n.results.len())
-}
-
-/// True when a declared type agrees with an inferred one: same dtype and quantization, ranks
-/// equal when both known, extents equal unless one of them is symbolic.
-fn agrees(declared: &TensorType, inferred: &TensorType) -> bool {
-    if declared.dtype != inferred.dtype || declared.quant != inferred.quant {
-        return false;
-    }
-    match (declared.shape.dims(), inferred.shape.dims()) {
-        (Some(a), Some(b)) => {
-            a.len() == b.len()
-                && a.iter().zip(b).all(|(x, y)| match (x, y) {
-                    (Dim::Fixed(p), Dim::Fixed(q)) => p == q,
-                    _ => true,
-                })
-        }
-        _ => true,
-    }
-}
-
-/// Problems with a type's quantization parameters.
-pub fn quant_problems(t: &TensorType) -> Vec<String> {
-    let mut out = Vec::new();
-    let Some(q) = &t.quant else { return out };
-    if !t.dtype.is_quantizable() {
-        out.push(format!("dtype {} cannot carry quantization parameters", t.dtype));
-        return out;
-    }
-    if let Some(s) = q.scales().iter().find(|s| !(s.is_finite() && **s > 0.0)) {
-        out.push(format!("scale {s} must be finite and > 0"));
-    }
-    let (lo, hi) = t.dtype.int_range().expect("quantizable dtypes are integers");
-    if let Some(z) = q.zero_points().iter().find(|&&z| (z as i64) < lo || (z as i64) > hi) {
-        out.push(format!("zero point {z} is outside the range of {} [{lo}, {hi}]", t.dtype));
-    }
-    let dims = t.shape.dims();
-    match q {
-        Quant::Tensor { .. } => {}
-        Quant::Axis { axis, scales, zero_points } => {
-            if zero_points.len() != scales.len() {
-                out.push(format!("{} scales but {} zero points", scales.len(), zero_points.len()));
-            }
-            if let Some(d) = dims {
-                match d.get(*axis) {
-                    None => out.push(format!("quantization axis {axis} is not < rank {}", d.len())),
-                    Some(Dim::Fixed(n)) if *n != scales.len() => {
-                        out.push(format!("{} scales for axis {axis} of extent {n}", scales.len()))
-                    }
-                    _ => {}
-                }
-            }
-        }
-        Quant::Block { axis, block, scales, zero_points } => {
-            if zero_points.len() != scales.len() {
-                out.push(format!("{} scales but {} zero points", scales.len(), zero_points.len()));
-            }
-            if *block == 0 {
-                out.push("block size must be ≥ 1".into());
-            } else if let Some(d) = dims {
-                if *axis >= d.len() {
-                    out.push(format!("quantization axis {axis} is not < rank {}", d.len()));
-                } else if let Some(f) = Shape(Some(d.to_vec())).as_fixed() {
-                    let want: usize = f
-                        .iter()
-                        .enumerate()
-                        .map(|(i, &e)| if i == *axis { e.div_ceil(*block) } else { e })
-                        .product();
-                    if want != scales.len() {
-                        out.push(format!(
-                            "blocks of {block} on axis {axis} of {} need {want} scales, got {}",
-                            t.shape,
-                            scales.len()
-                        ));
-                    }
-                }
-            }
-        }
-    }
-    out
-}
-
-/// Problems with a constant tensor as the value of a node of type `ty`.
-fn constant_problems(t: &Tensor, ty: &TensorType) -> Vec<String> {
-    let mut out = Vec::new();
-    if t.dtype != ty.dtype {
-        out.push(format!("constant has dtype {}, the node's type is {ty}", t.dtype));
-    }
-    let storage = match t.dtype {
-        DType::I4 => DType::I8,
-        DType::U4 => DType::U8,
-        d => d,
-    };
-    if t.data.natural_dtype() != storage {
-        out.push(format!(
-            "constant of dtype {} is stored as {} elements",
-            t.dtype,
-            t.data.natural_dtype()
-        ));
-    }
-    if crate::tensor::numel(&t.shape).ok() != Some(t.data.len()) {
-        out.push(format!("constant of shape {:?} holds {} elements", t.shape, t.data.len()));
-    }
-    if matches!(t.dtype, DType::I4 | DType::U4) {
-        let (lo, hi) = t.dtype.int_range().expect("integer");
-        let bad = match &t.data {
-            Data::I8(v) => v.iter().map(|&x| x as i64).find(|x| *x < lo || *x > hi),
-            Data::U8(v) => v.iter().map(|&x| x as i64).find(|x| *x < lo || *x > hi),
-            _ => None,
-        };
-        if let Some(x) = bad {
-            out.push(format!("constant value {x} is outside the range of {}", t.dtype));
-        }
-    }
-    if ty.shape != Shape::fixed(&t.shape) {
-        out.push(format!("constant has shape {:?}, the node's type is {ty}", t.shape));
-    }
-    out
-}
-
-/// The error listing: graph-level errors first, then the graph printed by
-/// [`crate::print::print_annotated`] with each error under its node.
-fn render(g: &Graph, errors: &[VerifyError]) -> String {
-    let mut notes: BTreeMap<NodeId, Vec<String>> = BTreeMap::new();
-    let mut out = String::new();
-    for e in errors {
-        match e.node {
-            Some(n) if g.contains(n) => {
-                notes.entry(n).or_default().push(format!("error: {}", e.message))
-            }
-            _ => out.push_str(&format!("error: {}\n", e.message)),
-        }
-    }
-    // The printer expects the graph inputs to be existing Input nodes with a type; when they are
-    // not, a plain listing still shows every node.
-    let printable = g.inputs().iter().all(|&n| {
-        g.try_node(n).is_some_and(|node| node.op == Op::Input && !node.results.is_empty())
-    });
-    if !printable {
-        out.push_str(&listing(g, &notes));
-        return out;
-    }
-    // Nodes the printer leaves out (an Input node missing from the graph inputs): their errors go
-    // on top.
-    let printed: HashSet<NodeId> = crate::print::print_order(g).into_iter().collect();
-    for (n, msgs) in &notes {
-        if !printed.contains(n) {
-            for m in msgs {
-                out.push_str(&format!("{} {m}\n", node_label(g, *n)));
-            }
-        }
-    }
-    out.push_str(&crate::print::print_annotated(g, &notes));
-    out
-}
-
-/// A plain listing with errors inline, for graphs the printer cannot show (broken inputs).
-fn listing(g: &Graph, notes: &BTreeMap<NodeId, Vec<String>>) -> String {
-    let order = g.topo_order().unwrap_or_else(|_| g.node_ids());
-    let mut s = format!("graph {} ({}):\n", g.name, g.phase());
-    for id in order {
-        let n = g.node(id);
-        let tys: Vec<String> = n.results.iter().map(|t| t.to_string()).collect();
-        let operands: Vec<String> = g
-            .operands(id)
-            .iter()
-            .map(|v| match v {
-                Some(v) if g.contains(v.node) && g.node(v.node).results.len() > 1 => {
-                    format!("{}#{}", node_label(g, v.node), v.index)
-                }
-                Some(v) if g.contains(v.node) => node_label(g, v.node),
-                Some(_) => "<missing>".to_string(),
-                None => "_".to_string(),
-            })
-            .collect();
-        s.push_str(&format!(
-            "  {} = {}({}) : {}\n",
-            node_label(g, id),
-            n.op.name(),
-            operands.join(", "),
-            tys.join(", ")
-        ));
-        for m in notes.get(&id).into_iter().flatten() {
-            s.push_str(&format!("    ^ {m}\n"));
-        }
-    }
-    s
-}
-
-fn node_label(g: &Graph, id: NodeId) -> String {
-    let n = g.node(id);
-    if n.name.is_empty() {
-        format!("%node{}", id.index())
-    } else {
-        format!("%{}", n.name)
-    }
 }
