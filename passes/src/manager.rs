@@ -89,6 +89,8 @@ pub struct RunReport {
     pub steps: Vec<StepReport>,
     /// Time spent verifying.
     pub verify_time: Duration,
+    /// Time spent printing IR (`--print-ir-*`) and dumping it (`--dump-dir`).
+    pub print_time: Duration,
     /// Wall time of the whole run, instruments included.
     pub total: Duration,
 }
@@ -138,6 +140,9 @@ impl RunReport {
         }
         if self.verify_time > Duration::ZERO {
             row(&mut s, self.verify_time, String::new(), "", "   (verify)");
+        }
+        if self.print_time > Duration::ZERO {
+            row(&mut s, self.print_time, String::new(), "", "   (print-ir, dump-dir)");
         }
         row(&mut s, self.total, String::new(), "", "   total");
         s
@@ -231,7 +236,19 @@ impl PassManager {
         self.run_with(g, &mut PassCx::new())
     }
 
-    fn print_ir(&mut self, g: &Graph, title: &str) -> Result<(), PassError> {
+    fn print_ir(
+        &mut self,
+        g: &Graph,
+        title: &str,
+        report: &mut RunReport,
+    ) -> Result<(), PassError> {
+        let t = Instant::now();
+        let r = self.print_ir_inner(g, title);
+        report.print_time += t.elapsed();
+        r
+    }
+
+    fn print_ir_inner(&mut self, g: &Graph, title: &str) -> Result<(), PassError> {
         let text = ir_api::print(g);
         writeln!(self.sink, "; *** IR Dump {title} ***").map_err(sink_err)?;
         self.sink.write_all(text.as_bytes()).map_err(sink_err)?;
@@ -241,7 +258,20 @@ impl PassManager {
         Ok(())
     }
 
-    fn dump(&self, g: &Graph, step: usize, name: &str) -> Result<(), PassError> {
+    fn dump(
+        &self,
+        g: &Graph,
+        step: usize,
+        name: &str,
+        report: &mut RunReport,
+    ) -> Result<(), PassError> {
+        let t = Instant::now();
+        let r = self.dump_inner(g, step, name);
+        report.print_time += t.elapsed();
+        r
+    }
+
+    fn dump_inner(&self, g: &Graph, step: usize, name: &str) -> Result<(), PassError> {
         let Some(dir) = &self.options.dump_dir else { return Ok(()) };
         let err = |e: std::io::Error| PassError::Instrument {
             instrument: "dump-dir",
@@ -268,7 +298,7 @@ impl PassManager {
         let start = Instant::now();
         let mut report = RunReport::default();
         self.verify(g, "<input>", &mut report)?;
-        self.dump(g, 0, "input")?;
+        self.dump(g, 0, "input", &mut report)?;
         let mut passes = std::mem::take(&mut self.passes);
         let result = self.run_passes(&mut passes, g, cx, &mut report);
         self.passes = passes;
@@ -319,7 +349,7 @@ impl PassManager {
                 });
             }
             if self.options.print_ir_before.contains(&name) {
-                self.print_ir(g, &format!("Before {name} (step {index})"))?;
+                self.print_ir(g, &format!("Before {name} (step {index})"), report)?;
             }
             let t = Instant::now();
             let changed = pass.run(g, cx)?;
@@ -332,9 +362,9 @@ impl PassManager {
                 || (self.options.print_ir_after_change && changed.changed())
                 || self.options.print_ir_after.contains(&name);
             if print_after {
-                self.print_ir(g, &format!("After {name} (step {index}, {changed})"))?;
+                self.print_ir(g, &format!("After {name} (step {index}, {changed})"), report)?;
             }
-            self.dump(g, index, &name)?;
+            self.dump(g, index, &name, report)?;
             report.steps.push(StepReport {
                 index,
                 pass: name,

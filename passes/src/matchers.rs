@@ -119,14 +119,29 @@ pub fn norm_axes(axes: &[i64], rank: usize) -> Option<Vec<usize>> {
     Some(out)
 }
 
-/// The reduction axes of a `Reduce*` node (its optional second operand), normalised.
+/// The reduction axes of a `Reduce*` node (its optional second operand), normalised. `None`
+/// when they are not constant, and for a reduction without axes that is the identity
+/// (`noop_with_empty_axes`).
 pub fn reduce_axes(g: &Graph, node: NodeId) -> Option<Vec<usize>> {
     let x = g.operand(node, 0)?;
     let r = rank(g, x)?;
-    match g.operand(node, 1) {
-        Some(a) => norm_axes(&int_values(g, a)?, r),
-        None => Some((0..r).collect()),
+    let noop = match &g.node(node).op {
+        Op::ReduceMean(a)
+        | Op::ReduceSum(a)
+        | Op::ReduceMax(a)
+        | Op::ReduceMin(a)
+        | Op::ReduceProd(a)
+        | Op::ReduceSumSquare(a) => a.noop_with_empty_axes,
+        _ => return None,
+    };
+    let axes = match g.operand(node, 1) {
+        Some(a) => int_values(g, a)?,
+        None => Vec::new(),
+    };
+    if axes.is_empty() {
+        return (!noop).then(|| (0..r).collect());
     }
+    norm_axes(&axes, r)
 }
 
 /// True when `axes` are the trailing axes `first..rank`.
