@@ -50,11 +50,11 @@ impl Interval {
         self.lo.is_finite() && self.hi.is_finite()
     }
     /// Interval sum.
-    pub fn add(self, o: Interval) -> Interval {
+    pub fn plus(self, o: Interval) -> Interval {
         Interval { lo: self.lo + o.lo, hi: self.hi + o.hi }
     }
     /// Interval product (0·∞ taken as 0).
-    pub fn mul(self, o: Interval) -> Interval {
+    pub fn times(self, o: Interval) -> Interval {
         let m = |a: f64, b: f64| if a == 0.0 || b == 0.0 { 0.0 } else { a * b };
         let c = [m(self.lo, o.lo), m(self.lo, o.hi), m(self.hi, o.lo), m(self.hi, o.hi)];
         Interval {
@@ -150,9 +150,9 @@ pub fn analyze(g: &Graph, input_bounds: &BTreeMap<String, Interval>) -> BTreeMap
                 }
             }
             Op::Sqrt => iv(0).map_monotone(|x| x.max(0.0).sqrt()),
-            Op::Add => iv(0).add(iv(1)),
-            Op::Sub => iv(0).add(Interval::new(-iv(1).hi, -iv(1).lo)),
-            Op::Mul => iv(0).mul(iv(1)),
+            Op::Add => iv(0).plus(iv(1)),
+            Op::Sub => iv(0).plus(Interval::new(-iv(1).hi, -iv(1).lo)),
+            Op::Mul => iv(0).times(iv(1)),
             Op::Max => (0..ops.len())
                 .map(iv)
                 .reduce(|a, b| Interval::new(a.lo.max(b.lo), a.hi.max(b.hi)))
@@ -231,10 +231,10 @@ fn linear(
         let mut acc = Interval::new(0.0, 0.0);
         for k in 0..red {
             let wk = if trans { wv[k * outer + o] } else { wv[o * red + k] };
-            acc = acc.add(x.mul(Interval::new(wk, wk)));
+            acc = acc.plus(x.times(Interval::new(wk, wk)));
         }
         let bo = bias.get(o).or(bias.first()).copied().unwrap_or(0.0);
-        total = total.join(acc.add(Interval::new(bo, bo)));
+        total = total.join(acc.plus(Interval::new(bo, bo)));
     }
     total
 }

@@ -21,7 +21,7 @@ pub struct Histogram {
 impl Histogram {
     /// An empty histogram with `bins` bins (even, ≥ 2).
     pub fn new(bins: usize) -> Histogram {
-        assert!(bins >= 2 && bins % 2 == 0, "histogram bins must be even and ≥ 2");
+        assert!(bins >= 2 && bins.is_multiple_of(2), "histogram bins must be even and ≥ 2");
         Histogram {
             counts: vec![0; bins],
             origin: 0.0,

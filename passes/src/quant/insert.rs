@@ -117,7 +117,10 @@ fn weight_error_shift(
         Op::Conv(_) => {
             let (o_n, cg) = (s[0], s[1]);
             let ksz: usize = s[2..].iter().product();
-            if cg == 0 || mean.len() % cg != 0 || o_n % (mean.len() / cg).max(1) != 0 {
+            if cg == 0
+                || !mean.len().is_multiple_of(cg)
+                || !o_n.is_multiple_of((mean.len() / cg).max(1))
+            {
                 return None;
             }
             let per_group = o_n / (mean.len() / cg);
