@@ -63,6 +63,15 @@ impl JitModule {
         self.module.isa()
     }
 
+    /// A reference to function `id` usable in `func` (for direct calls between functions).
+    pub fn declare_func_in_func(
+        &mut self,
+        id: FuncId,
+        func: &mut Function,
+    ) -> cranelift_codegen::ir::FuncRef {
+        self.module.declare_func_in_func(id, func)
+    }
+
     /// The underlying Cranelift module (to declare imports or build signatures).
     pub fn module(&mut self) -> &mut JITModule {
         &mut self.module
