@@ -17,6 +17,7 @@ pub mod parse;
 pub mod phase;
 pub mod print;
 pub mod qmath;
+pub mod signature;
 pub mod tensor;
 pub mod types;
 pub mod verify;

@@ -60,6 +60,15 @@ pub fn requantize(x: i64, zx: i32, m: f32, zy: i32, lo: i32, hi: i32) -> i32 {
     (q + zy as i64).clamp(lo as i64, hi as i64) as i32
 }
 
+/// The tail of every requantization: `saturate(round_half_even(t) + zy)`; NaN gives `zy`.
+/// Used where the pre-rounding value is not a single product (e.g. `QAdd`).
+#[inline]
+pub fn round_saturate(t: f32, zy: i32, lo: i32, hi: i32) -> i32 {
+    let r = round_half_even(t);
+    let q = if r.is_nan() { 0 } else { r as i64 };
+    (q + zy as i64).clamp(lo as i64, hi as i64) as i32
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,1 +1,3 @@
 //! qcc integration test helpers
+
+pub mod filetest;

@@ -7,6 +7,7 @@
 
 pub mod compare;
 pub mod data;
+pub mod metrics;
 pub mod model;
 
 use qcc_ir::{Graph, Tensor};

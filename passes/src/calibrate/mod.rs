@@ -1,0 +1,116 @@
+//! Calibration: run the float graph on sample inputs and collect streaming statistics per
+//! float tensor (constant memory per tensor: a fixed-bin histogram plus running extremes),
+//! in parallel over samples, then choose each tensor's range.
+
+pub mod histogram;
+pub mod range;
+
+use histogram::Histogram;
+use qcc_ir::interp::{run_observed, InterpError};
+use qcc_ir::{DType, Graph, Op, Tensor, Value};
+use range::{choose_range, RangeMethod};
+use rayon::prelude::*;
+use std::collections::BTreeMap;
+
+/// Statistics of one tensor over the calibration set.
+#[derive(Debug, Clone)]
+pub struct TensorStats {
+    /// Histogram of every element.
+    pub hist: Histogram,
+    /// Sum of per-sample minima (for the moving-average range).
+    pub sum_min: f64,
+    /// Sum of per-sample maxima.
+    pub sum_max: f64,
+    /// Samples observed.
+    pub samples: u64,
+}
+
+impl TensorStats {
+    fn new(bins: usize) -> TensorStats {
+        TensorStats { hist: Histogram::new(bins), sum_min: 0.0, sum_max: 0.0, samples: 0 }
+    }
+    fn observe(&mut self, data: &[f32]) {
+        let (lo, hi) = data
+            .iter()
+            .filter(|x| x.is_finite())
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), &x| (l.min(x), h.max(x)));
+        if lo <= hi {
+            self.sum_min += lo as f64;
+            self.sum_max += hi as f64;
+            self.samples += 1;
+        }
+        self.hist.observe(data);
+    }
+    fn merge(&mut self, o: &TensorStats) {
+        self.hist.merge(&o.hist);
+        self.sum_min += o.sum_min;
+        self.sum_max += o.sum_max;
+        self.samples += o.samples;
+    }
+    /// Average of the per-sample extremes.
+    pub fn moving_average(&self) -> (f32, f32) {
+        if self.samples == 0 {
+            return (0.0, 0.0);
+        }
+        ((self.sum_min / self.samples as f64) as f32, (self.sum_max / self.samples as f64) as f32)
+    }
+}
+
+/// Statistics of every float value of a graph, by value.
+#[derive(Debug, Clone, Default)]
+pub struct Calibration {
+    /// Per float value (constants excluded).
+    pub stats: BTreeMap<Value, TensorStats>,
+}
+
+/// A range per value, as chosen from a [`Calibration`].
+pub type Ranges = BTreeMap<Value, (f32, f32)>;
+
+impl Calibration {
+    /// Ranges for every observed value with `method` for a quantizer with `levels` steps.
+    pub fn ranges(&self, method: RangeMethod, levels: usize) -> Ranges {
+        self.stats
+            .iter()
+            .map(|(&v, s)| (v, choose_range(method, &s.hist, s.moving_average(), levels)))
+            .collect()
+    }
+}
+
+/// Runs `g` on every sample (each a list of input tensors in graph input order) and collects
+/// statistics of every float value that is not a constant. `on_sample` is called after each
+/// sample (progress). Samples run in parallel on the current rayon pool.
+pub fn calibrate(
+    g: &Graph,
+    samples: &[Vec<Tensor>],
+    bins: usize,
+    on_sample: &(dyn Fn() + Sync),
+) -> Result<Calibration, InterpError> {
+    let wanted = |v: Value, t: &Tensor| {
+        t.dtype == DType::F32 && !matches!(g.node(v.node).op, Op::Constant(_))
+    };
+    let partial = samples
+        .par_iter()
+        .try_fold(BTreeMap::<Value, TensorStats>::new, |mut acc, inputs| {
+            run_observed(g, inputs, &mut |v, t| {
+                if wanted(v, t) {
+                    if let Ok(data) = t.as_f32() {
+                        acc.entry(v).or_insert_with(|| TensorStats::new(bins)).observe(data);
+                    }
+                }
+            })?;
+            on_sample();
+            Ok::<_, InterpError>(acc)
+        })
+        .try_reduce(BTreeMap::new, |mut a, b| {
+            for (v, s) in b {
+                match a.get_mut(&v) {
+                    Some(x) => x.merge(&s),
+                    None => {
+                        a.insert(v, s);
+                    }
+                }
+            }
+            Ok(a)
+        })?;
+    Ok(Calibration { stats: partial })
+}

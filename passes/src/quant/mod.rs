@@ -1,0 +1,6 @@
+//! Quantization: schemes, parameters, QDQ insertion and integer realization.
+
+pub mod insert;
+pub mod params;
+pub mod realize;
+pub mod scheme;

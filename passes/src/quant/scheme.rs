@@ -1,0 +1,106 @@
+//! What to quantize and how: the options of `qcc quantize` (DESIGN §8).
+
+use qcc_ir::{DType, Graph, NodeId, Op};
+use serde::{Deserialize, Serialize};
+
+/// Weight granularity as written on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum WeightGranularity {
+    /// One scale per weight tensor.
+    Tensor,
+    /// One scale per output channel (default).
+    #[default]
+    Channel,
+    /// One scale per group of N input elements (int4 weight-only).
+    Group(usize),
+}
+
+/// The quantization scheme.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct QuantScheme {
+    /// Activation type: u8 (asymmetric, default — the fast path of VNNI `u8·s8`), i8, or i16
+    /// (symmetric).
+    pub activations: DType,
+    /// Weight type: i8 (default) or i4.
+    pub weights: DType,
+    /// Weight granularity.
+    pub granularity: WeightGranularity,
+    /// Node names or op names (e.g. `Softmax`) to keep in float.
+    pub exclude: Vec<String>,
+}
+
+impl Default for QuantScheme {
+    fn default() -> Self {
+        QuantScheme {
+            activations: DType::U8,
+            weights: DType::I8,
+            granularity: WeightGranularity::Channel,
+            exclude: Vec::new(),
+        }
+    }
+}
+
+impl QuantScheme {
+    /// True when the node is excluded by name or by op name.
+    pub fn excludes(&self, g: &Graph, n: NodeId) -> bool {
+        let node = g.node(n);
+        self.exclude.iter().any(|e| *e == node.name || e == node.op.name())
+    }
+}
+
+/// How an op takes part in quantization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// An integer kernel exists: inputs and output are quantized.
+    Compute,
+    /// A unary function of one 8-bit value: becomes a 256-entry table.
+    Table,
+    /// Moves or selects values without arithmetic: runs on integers with the input's parameters.
+    Transparent,
+    /// Stays in float.
+    Float,
+}
+
+/// The role of an op.
+pub fn role(op: &Op) -> Role {
+    match op {
+        Op::Conv(_)
+        | Op::MatMul
+        | Op::Gemm(_)
+        | Op::Add
+        | Op::Mul
+        | Op::AveragePool(_)
+        | Op::GlobalAveragePool
+        | Op::Concat(_) => Role::Compute,
+        Op::Relu
+        | Op::Clip
+        | Op::Sigmoid
+        | Op::HardSigmoid(_)
+        | Op::HardSwish
+        | Op::Tanh
+        | Op::Gelu(_)
+        | Op::Erf
+        | Op::LeakyRelu(_)
+        | Op::Elu(_)
+        | Op::Softplus
+        | Op::Exp
+        | Op::Neg
+        | Op::Abs => Role::Table,
+        Op::Reshape(_)
+        | Op::Flatten(_)
+        | Op::Transpose(_)
+        | Op::Squeeze
+        | Op::Unsqueeze
+        | Op::MaxPool(_)
+        | Op::GlobalMaxPool
+        | Op::Identity
+        | Op::Slice
+        | Op::Split(_)
+        | Op::Expand
+        | Op::Tile
+        | Op::DepthToSpace(_) => Role::Transparent,
+        _ => Role::Float,
+    }
+}
