@@ -100,11 +100,17 @@ pub fn compile(g: &Graph, opts: &CompileOptions) -> Result<CompiledModel, Backen
             }
             Kernel::Quantize { scale, zero_point, signed } => {
                 let n = lowered.buffers[st.output].numel();
-                (elementwise::quantize(isa, idx, n, *scale, *zero_point, *signed), StepData::plain())
+                (
+                    elementwise::quantize(isa, idx, n, *scale, *zero_point, *signed),
+                    StepData::plain(),
+                )
             }
             Kernel::Dequantize { scale, zero_point, signed } => {
                 let n = lowered.buffers[st.output].numel();
-                (elementwise::dequantize(isa, idx, n, *scale, *zero_point, *signed), StepData::plain())
+                (
+                    elementwise::dequantize(isa, idx, n, *scale, *zero_point, *signed),
+                    StepData::plain(),
+                )
             }
             Kernel::Binary { op, shape, a_strides, b_strides } => {
                 (elementwise::binary(isa, idx, *op, shape, a_strides, b_strides), StepData::plain())
@@ -136,7 +142,8 @@ pub fn compile(g: &Graph, opts: &CompileOptions) -> Result<CompiledModel, Backen
         let mut sig = cranelift_codegen::ir::Signature::new(cc);
         sig.params.push(cranelift_codegen::ir::AbiParam::new(I64));
         let mut func = Function::with_name_signature(UserFuncName::user(0, 0), sig);
-        let frefs: Vec<_> = ids.iter().map(|&id| module.declare_func_in_func(id, &mut func)).collect();
+        let frefs: Vec<_> =
+            ids.iter().map(|&id| module.declare_func_in_func(id, &mut func)).collect();
         let mut fctx = FunctionBuilderContext::new();
         let mut b = FunctionBuilder::new(&mut func, &mut fctx);
         let entry = b.create_block();
@@ -173,7 +180,9 @@ pub fn compile(g: &Graph, opts: &CompileOptions) -> Result<CompiledModel, Backen
         })
         .collect::<Result<Vec<_>, _>>()?;
     // SAFETY: the model function takes one pointer.
-    let model_fn = unsafe { std::mem::transmute::<*const u8, unsafe extern "C" fn(*mut u8)>(module.address(model_id)?) };
+    let model_fn = unsafe {
+        std::mem::transmute::<*const u8, unsafe extern "C" fn(*mut u8)>(module.address(model_id)?)
+    };
     let arena = Mutex::new(AlignedBytes::zeroed(lowered.arena_size));
     Ok(CompiledModel {
         lowered,
@@ -211,13 +220,30 @@ fn buf_arg(l: &LoweredModel, consts: &[Option<AlignedBytes>], b: usize) -> Arg {
     }
 }
 
-fn step_args(l: &LoweredModel, consts: &[Option<AlignedBytes>], d: &StepData, st: &qcc_lowering::Step) -> Args {
+fn step_args(
+    l: &LoweredModel,
+    consts: &[Option<AlignedBytes>],
+    d: &StepData,
+    st: &qcc_lowering::Step,
+) -> Args {
     let in0 = buf_arg(l, consts, st.inputs[0]);
     let out = buf_arg(l, consts, st.output);
     let ptrs = if let Some(g) = &d.gemm {
-        vec![in0, Arg::Abs(g.b.as_ptr() as usize), Arg::Abs(g.bias.as_ptr() as usize), Arg::Abs(g.mult.as_ptr() as usize), out]
+        vec![
+            in0,
+            Arg::Abs(g.b.as_ptr() as usize),
+            Arg::Abs(g.bias.as_ptr() as usize),
+            Arg::Abs(g.mult.as_ptr() as usize),
+            out,
+        ]
     } else if !d.consts.is_empty() {
-        vec![in0, Arg::Abs(d.consts[0].as_ptr() as usize), Arg::Abs(d.consts[1].as_ptr() as usize), Arg::Abs(0), out]
+        vec![
+            in0,
+            Arg::Abs(d.consts[0].as_ptr() as usize),
+            Arg::Abs(d.consts[1].as_ptr() as usize),
+            Arg::Abs(0),
+            out,
+        ]
     } else {
         let in1 = st.inputs.get(1).map_or(Arg::Abs(0), |&b| buf_arg(l, consts, b));
         vec![in0, in1, Arg::Abs(0), Arg::Abs(0), out]
@@ -245,9 +271,16 @@ impl CompiledModel {
     pub fn run(&self, inputs: &[Tensor]) -> Result<Vec<Tensor>, BackendError> {
         let l = &self.lowered;
         if inputs.len() != l.inputs.len() {
-            return Err(BackendError::BadInput(format!("{} inputs given, the model takes {}", inputs.len(), l.inputs.len())));
+            return Err(BackendError::BadInput(format!(
+                "{} inputs given, the model takes {}",
+                inputs.len(),
+                l.inputs.len()
+            )));
         }
-        let mut arena = self.arena.lock().map_err(|_| BackendError::BadInput("arena poisoned by a panic".into()))?;
+        let mut arena = self
+            .arena
+            .lock()
+            .map_err(|_| BackendError::BadInput("arena poisoned by a panic".into()))?;
         for ((name, b), t) in l.inputs.iter().zip(inputs) {
             let buf = &l.buffers[*b];
             if t.dtype != buf.dtype || t.shape != buf.shape {
@@ -274,7 +307,9 @@ impl CompiledModel {
             let bytes = match (l.offset(*b), &self.const_bufs[*b]) {
                 (Some(o), _) => arena.as_slice()[o..o + buf.bytes()].to_vec(),
                 (None, Some(c)) => c.as_slice().to_vec(),
-                (None, None) => return Err(BackendError::BadInput("output without storage".into())),
+                (None, None) => {
+                    return Err(BackendError::BadInput("output without storage".into()))
+                }
             };
             outs.push(
                 Tensor::from_le_bytes(buf.dtype, buf.shape.clone(), &bytes)

@@ -20,7 +20,14 @@ fn addr(b: &mut FunctionBuilder<'_>, base: Value, idx: Value, elem: i64) -> Valu
 }
 
 /// `out = a op b` over `shape`, operands read at their broadcast strides.
-pub fn binary(isa: &dyn TargetIsa, index: u32, op: BinOp, shape: &[usize], sa: &[usize], sb: &[usize]) -> Function {
+pub fn binary(
+    isa: &dyn TargetIsa,
+    index: u32,
+    op: BinOp,
+    shape: &[usize],
+    sa: &[usize],
+    sb: &[usize],
+) -> Function {
     build_kernel(isa, index, |b, p| {
         let (pa, pb, pc) = (p[0], p[1], p[4]);
         // Output strides (row-major).
@@ -87,7 +94,14 @@ pub fn unary(isa: &dyn TargetIsa, index: u32, op: UnaryOp, n: usize) -> Function
 }
 
 /// `q = saturate(round_half_even(x / scale) + zp)` over `n` elements (f32 → i8/u8).
-pub fn quantize(isa: &dyn TargetIsa, index: u32, n: usize, scale: f32, zp: i32, signed: bool) -> Function {
+pub fn quantize(
+    isa: &dyn TargetIsa,
+    index: u32,
+    n: usize,
+    scale: f32,
+    zp: i32,
+    signed: bool,
+) -> Function {
     let (lo, hi) = if signed { (-128, 127) } else { (0, 255) };
     build_kernel(isa, index, |b, p| {
         let (px, pc) = (p[0], p[4]);
@@ -111,7 +125,14 @@ pub fn quantize(isa: &dyn TargetIsa, index: u32, n: usize, scale: f32, zp: i32, 
 }
 
 /// `x = (q − zp) · scale` over `n` elements (i8/u8 → f32).
-pub fn dequantize(isa: &dyn TargetIsa, index: u32, n: usize, scale: f32, zp: i32, signed: bool) -> Function {
+pub fn dequantize(
+    isa: &dyn TargetIsa,
+    index: u32,
+    n: usize,
+    scale: f32,
+    zp: i32,
+    signed: bool,
+) -> Function {
     build_kernel(isa, index, |b, p| {
         let (px, pc) = (p[0], p[4]);
         counted_loop(b, n, &mut |b, i| {

@@ -34,7 +34,10 @@ pub fn pack(b: &[f32], k: usize, n: usize) -> AlignedBytes {
 /// The bias padded to whole panels.
 pub fn pad_bias(bias: Option<&[f32]>, n: usize) -> AlignedBytes {
     let np = n.div_ceil(NR) * NR;
-    AlignedBytes::from_words((0..np).map(|j| if j < n { bias.map_or(0.0, |b| b[j]).to_bits() } else { 0 }), np)
+    AlignedBytes::from_words(
+        (0..np).map(|j| if j < n { bias.map_or(0.0, |b| b[j]).to_bits() } else { 0 }),
+        np,
+    )
 }
 
 /// The kernel for shape m×n×k (rows `m0..m1` at run time).
