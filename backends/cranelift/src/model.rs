@@ -62,10 +62,14 @@ fn const_bytes(t: &Tensor) -> AlignedBytes {
     b
 }
 
-/// Compiles `g` (every shape known) for the host.
+/// Compiles `g` for the host (shapes are inferred first; every shape must become known).
 pub fn compile(g: &Graph, opts: &CompileOptions) -> Result<CompiledModel, BackendError> {
     let start = Instant::now();
-    let lowered = qcc_lowering::lower(g)?;
+    // Shapes must be exact: infer them on a copy (importers and passes may leave them open).
+    let mut typed = g.clone();
+    qcc_ir::infer::infer_graph(&mut typed)
+        .map_err(|e| BackendError::InvalidSpec(format!("shape inference: {e}")))?;
+    let lowered = qcc_lowering::lower(&typed)?;
     let mut module = JitModule::new(&opts.isa, &[])?;
     let path = module.path();
     let mut funcs = Vec::new();

@@ -30,7 +30,8 @@ fn mlp_digits_fp32_matches_ort_and_interpreter() {
             .unwrap_or_else(|e| panic!("sample {s}: {e}"));
         if s < 8 {
             let interp = qcc_ir::interp::run(&g, std::slice::from_ref(&x)).expect("interp");
-            compare(&got[0], &interp[0], 1e-4, 1e-5).unwrap_or_else(|e| panic!("sample {s} vs interp: {e}"));
+            compare(&got[0], &interp[0], 1e-4, 1e-5)
+                .unwrap_or_else(|e| panic!("sample {s} vs interp: {e}"));
         }
         let v = got[0].as_f32().expect("f32");
         let arg = v.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map(|(i, _)| i as i64);
@@ -51,15 +52,15 @@ fn mlp_digits_int8_is_bit_exact_with_interpreter() {
     let g = import_file(&dir.join("model.onnx"), &ImportOptions::default()).expect("import");
     let name = g.node(g.inputs()[0]).name.clone();
     let calib_in = common::npz_array(&dir.join("calib.npz"), &name);
-    let samples: Vec<Vec<qcc_ir::Tensor>> = (0..32).map(|s| vec![common::sample(&calib_in, s)]).collect();
+    let samples: Vec<Vec<qcc_ir::Tensor>> =
+        (0..32).map(|s| vec![common::sample(&calib_in, s)]).collect();
     let calib = calibrate(&g, &samples, 512, &|| {}).expect("calibrate");
     let ranges = calib.ranges(RangeMethod::MinMax, 256);
     let mut q = g.clone();
     insert_qdq(&mut q, &ranges, &QuantScheme::default()).expect("qdq");
     realize(&mut q, &QuantScheme::default()).expect("realize");
-    let cm = compile(&q, &CompileOptions::default()).unwrap_or_else(|e| {
-        panic!("compile: {e}\n{}", qcc_ir::print::print(&q))
-    });
+    let cm = compile(&q, &CompileOptions::default())
+        .unwrap_or_else(|e| panic!("compile: {e}\n{}", qcc_ir::print::print(&q)));
     eprintln!("{}", qcc_lowering::print(cm.lowered()));
     let cm2 = compile(&q, &CompileOptions { threads: 2, ..Default::default() }).expect("compile");
     let input = common::npz_array(&dir.join("eval.npz"), &name);
