@@ -23,6 +23,7 @@ fn mlp_digits_fp32_matches_ort_and_interpreter() {
     let want = common::npz_array(&dir.join("ref.npz"), &g.outputs()[0].0);
     let labels = common::npz_array(&dir.join("eval.npz"), "labels").into_i64().expect("labels");
     let mut correct = 0;
+    #[allow(clippy::needless_range_loop)]
     for s in 0..labels.len() {
         let x = common::sample(&input, s);
         let got = cm.run(std::slice::from_ref(&x)).expect("run");

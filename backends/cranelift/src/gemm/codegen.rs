@@ -424,7 +424,7 @@ impl Gen<'_> {
                             b.ins().iadd(i, zp_v)
                         })
                         .collect();
-                    while q.len() % 4 != 0 {
+                    while !q.len().is_multiple_of(4) {
                         q.push(zero);
                     }
                     for (quad, c4) in q.chunks(4).enumerate() {
@@ -450,12 +450,12 @@ impl Gen<'_> {
             if done == 0 && left >= 16 {
                 b.ins().store(flags(), v, ptr, o);
                 done += 16;
-            } else if done % 8 == 0 && left >= 8 {
+            } else if done.is_multiple_of(8) && left >= 8 {
                 let w = b.ins().bitcast(I64X2, vflags(), v);
                 let x = b.ins().extractlane(w, (done / 8) as u8);
                 b.ins().store(flags(), x, ptr, o);
                 done += 8;
-            } else if done % 4 == 0 && left >= 4 {
+            } else if done.is_multiple_of(4) && left >= 4 {
                 let w = b.ins().bitcast(I32X4, vflags(), v);
                 let x = b.ins().extractlane(w, (done / 4) as u8);
                 b.ins().store(flags(), x, ptr, o);

@@ -69,7 +69,7 @@ pub fn build(isa: &dyn TargetIsa, index: u32, n: usize, k: usize) -> Function {
                 let n0 = b.ins().imul_imm_s(pi, (NR * 4) as i64);
                 tile(b, a_row, bp, pbias, c_row, n0, rows, NR, n, k);
             });
-            if n % NR != 0 {
+            if !n.is_multiple_of(NR) {
                 let bp = b.ins().iadd_imm_s(pb, (full * k * NR * 4) as i64);
                 let n0 = b.ins().iconst(I64, (full * NR * 4) as i64);
                 tile(b, a_row, bp, pbias, c_row, n0, rows, n % NR, n, k);
