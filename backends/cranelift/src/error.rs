@@ -1,0 +1,44 @@
+//! The backend's error type.
+
+use thiserror::Error;
+
+/// Everything that can go wrong compiling or running a model with the Cranelift backend.
+#[derive(Debug, Error)]
+pub enum BackendError {
+    /// The host ISA could not be configured.
+    #[error("ISA configuration: {0}")]
+    Isa(String),
+    /// Cranelift rejected a function (a bug in the generator).
+    #[error("code generation of `{func}`: {msg}")]
+    Codegen {
+        /// The function being compiled.
+        func: String,
+        /// Cranelift's message.
+        msg: String,
+    },
+    /// An op the backend cannot compile.
+    #[error("unsupported op `{op}` at node `{node}`: {reason}")]
+    Unsupported {
+        /// The op name.
+        op: String,
+        /// The node name.
+        node: String,
+        /// Why.
+        reason: String,
+    },
+    /// A kernel specification that cannot be generated (bad shapes or parameters).
+    #[error("invalid kernel specification: {0}")]
+    InvalidSpec(String),
+    /// Run-time inputs that do not match the compiled model.
+    #[error("bad input: {0}")]
+    BadInput(String),
+    /// Lowering failed.
+    #[error(transparent)]
+    Lowering(#[from] qcc_lowering::LowerError),
+}
+
+impl BackendError {
+    pub(crate) fn codegen(func: &str, e: impl std::fmt::Display) -> BackendError {
+        BackendError::Codegen { func: func.to_string(), msg: e.to_string() }
+    }
+}

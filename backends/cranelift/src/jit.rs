@@ -1,0 +1,130 @@
+//! JIT infrastructure: one [`JitModule`] per compiled model; functions are declared, defined
+//! (optionally with disassembly kept for inspection) and finalized together.
+
+use crate::isa::{DotPath, IsaOptions, Target};
+use crate::BackendError;
+use cranelift_codegen::ir::Function;
+use cranelift_codegen::Context;
+use cranelift_jit::{JITBuilder, JITModule};
+use cranelift_module::{FuncId, Linkage, Module};
+use std::time::{Duration, Instant};
+
+/// A Cranelift JIT module for one model, with the dot-product path of its ISA.
+pub struct JitModule {
+    module: JITModule,
+    path: DotPath,
+    keep_disasm: bool,
+    disasm: Vec<(String, String)>,
+    compile_time: Duration,
+    finalized: bool,
+}
+
+impl JitModule {
+    /// A module for the host, with extern "C" helpers registered as symbols.
+    pub fn new(
+        opts: &IsaOptions,
+        symbols: &[(&str, *const u8)],
+    ) -> Result<JitModule, BackendError> {
+        let target = crate::isa::host_target(opts)?;
+        Self::with_target(target, symbols)
+    }
+
+    /// A module on an explicit target (must be runnable on the host to call its functions).
+    pub fn with_target(
+        target: Target,
+        symbols: &[(&str, *const u8)],
+    ) -> Result<JitModule, BackendError> {
+        let mut jb = JITBuilder::with_isa(target.isa, cranelift_module::default_libcall_names());
+        for (name, ptr) in symbols {
+            jb.symbol(*name, *ptr);
+        }
+        Ok(JitModule {
+            module: JITModule::new(jb),
+            path: target.path,
+            keep_disasm: false,
+            disasm: Vec::new(),
+            compile_time: Duration::ZERO,
+            finalized: false,
+        })
+    }
+
+    /// Keep the disassembly (Cranelift's VCode listing) of every function defined from now on.
+    pub fn keep_disasm(&mut self, on: bool) {
+        self.keep_disasm = on;
+    }
+
+    /// The dot-product path of the module's ISA.
+    pub fn path(&self) -> DotPath {
+        self.path
+    }
+
+    /// The module's ISA.
+    pub fn isa(&self) -> &dyn cranelift_codegen::isa::TargetIsa {
+        self.module.isa()
+    }
+
+    /// A reference to function `id` usable in `func` (for direct calls between functions).
+    pub fn declare_func_in_func(
+        &mut self,
+        id: FuncId,
+        func: &mut Function,
+    ) -> cranelift_codegen::ir::FuncRef {
+        self.module.declare_func_in_func(id, func)
+    }
+
+    /// The underlying Cranelift module (to declare imports or build signatures).
+    pub fn module(&mut self) -> &mut JITModule {
+        &mut self.module
+    }
+
+    /// Declares and defines a function built elsewhere; returns its id.
+    pub fn define(&mut self, name: &str, func: Function) -> Result<FuncId, BackendError> {
+        if self.finalized {
+            return Err(BackendError::codegen(name, "module already finalized"));
+        }
+        let start = Instant::now();
+        let id = self
+            .module
+            .declare_function(name, Linkage::Local, &func.signature)
+            .map_err(|e| BackendError::codegen(name, e))?;
+        let mut ctx = Context::for_function(func);
+        ctx.set_disasm(self.keep_disasm);
+        self.module
+            .define_function(id, &mut ctx)
+            .map_err(|e| BackendError::codegen(name, format!("{e:?}")))?;
+        if self.keep_disasm {
+            if let Some(vcode) = ctx.compiled_code().and_then(|c| c.vcode.clone()) {
+                self.disasm.push((name.to_string(), vcode));
+            }
+        }
+        self.compile_time += start.elapsed();
+        Ok(id)
+    }
+
+    /// Finalizes every defined function (makes them executable).
+    pub fn finalize(&mut self) -> Result<(), BackendError> {
+        let start = Instant::now();
+        self.module.finalize_definitions().map_err(|e| BackendError::codegen("<finalize>", e))?;
+        self.finalized = true;
+        self.compile_time += start.elapsed();
+        Ok(())
+    }
+
+    /// The address of a finalized function.
+    pub fn address(&self, id: FuncId) -> Result<*const u8, BackendError> {
+        if !self.finalized {
+            return Err(BackendError::codegen("<address>", "module not finalized"));
+        }
+        Ok(self.module.get_finalized_function(id))
+    }
+
+    /// The kept disassembly, `(function name, listing)`.
+    pub fn disasm(&self) -> &[(String, String)] {
+        &self.disasm
+    }
+
+    /// Time spent in Cranelift (define + finalize).
+    pub fn compile_time(&self) -> Duration {
+        self.compile_time
+    }
+}

@@ -1,0 +1,367 @@
+//! Model compilation: lower the graph ([`qcc_lowering`]), generate one Cranelift kernel per step
+//! specialized for its exact shapes, and one `model` function that calls them in order on the
+//! arena; [`CompiledModel::run`] checks the inputs, copies them into the arena (no allocation
+//! per run besides the returned tensors), and runs either the model function (one thread) or the
+//! steps with GEMM rows split across threads.
+
+use crate::gemm::pack::AlignedBytes;
+use crate::gemm::{AType, Epilogue, GemmData, GemmFn, GemmSpec};
+use crate::isa::IsaOptions;
+use crate::jit::JitModule;
+use crate::kernels::{elementwise, sgemm};
+use crate::BackendError;
+use cranelift_codegen::ir::types::I64;
+use cranelift_codegen::ir::{Function, InstBuilder, UserFuncName};
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
+use qcc_ir::{Graph, Tensor};
+use qcc_lowering::{Kernel, LoweredModel, Storage};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Compilation options.
+#[derive(Debug, Clone, Default)]
+pub struct CompileOptions {
+    /// ISA options (VNNI on/off, optimization level).
+    pub isa: IsaOptions,
+    /// Threads for `run` (0 or 1: single thread, through the generated model function).
+    pub threads: usize,
+}
+
+/// The run-time data of one step (what the kernel's pointer parameters point at).
+struct StepData {
+    /// (in0, in1, p2, p3) constant pointers, or None for arena operands (filled at run time).
+    gemm: Option<GemmData>,
+    consts: Vec<AlignedBytes>,
+    rows: usize,
+    row_split: bool,
+}
+
+/// A compiled model, ready to run.
+pub struct CompiledModel {
+    lowered: LoweredModel,
+    module: JitModule,
+    kernels: Vec<GemmFn>,
+    data: Vec<StepData>,
+    model_fn: unsafe extern "C" fn(*mut u8),
+    arena: Mutex<AlignedBytes>,
+    const_bufs: Vec<Option<AlignedBytes>>,
+    threads: usize,
+    compile_time: Duration,
+}
+
+// SAFETY: the JIT code and every buffer it reads are immutable after compilation; the arena is
+// behind a mutex, so concurrent `run`s serialize.
+unsafe impl Send for CompiledModel {}
+// SAFETY: as above.
+unsafe impl Sync for CompiledModel {}
+
+fn const_bytes(t: &Tensor) -> AlignedBytes {
+    let bytes = t.to_le_bytes();
+    let mut b = AlignedBytes::zeroed(bytes.len());
+    b.as_mut_slice().copy_from_slice(&bytes);
+    b
+}
+
+/// Compiles `g` for the host (shapes are inferred first; every shape must become known).
+pub fn compile(g: &Graph, opts: &CompileOptions) -> Result<CompiledModel, BackendError> {
+    let start = Instant::now();
+    // Shapes must be exact: infer them on a copy (importers and passes may leave them open).
+    let mut typed = g.clone();
+    qcc_ir::infer::infer_graph(&mut typed)
+        .map_err(|e| BackendError::InvalidSpec(format!("shape inference: {e}")))?;
+    let lowered = qcc_lowering::lower(&typed)?;
+    let mut module = JitModule::new(&opts.isa, &[])?;
+    let path = module.path();
+    let mut funcs = Vec::new();
+    let mut data = Vec::new();
+    for (i, st) in lowered.steps.iter().enumerate() {
+        let idx = i as u32 + 1;
+        let isa = module.isa();
+        let (f, d) = match &st.kernel {
+            Kernel::QGemm(q) => {
+                let epilogue = match &q.requant {
+                    None => Epilogue::I32,
+                    Some(r) => Epilogue::Requant {
+                        signed: r.signed,
+                        acc_zero_point: r.acc_zero_point,
+                        multipliers: r.multipliers.clone(),
+                        zero_point: r.zero_point,
+                        lo: r.lo,
+                        hi: r.hi,
+                    },
+                };
+                let a_type = if q.a_signed { AType::I8 } else { AType::U8 };
+                let mut spec = GemmSpec::new(q.m, q.n, q.k, a_type, epilogue);
+                spec.a_zero_point = q.a_zero_point;
+                let gd = GemmData::new(&spec, path, &q.b, q.bias.as_deref())?;
+                let f = crate::gemm::codegen::build(&spec, path, isa, idx);
+                (f, StepData { gemm: Some(gd), consts: vec![], rows: q.m, row_split: true })
+            }
+            Kernel::GemmF32 { m, n, k, b, bias } => {
+                let f = sgemm::build(isa, idx, *n, *k);
+                let consts = vec![sgemm::pack(b, *k, *n), sgemm::pad_bias(bias.as_deref(), *n)];
+                (f, StepData { gemm: None, consts, rows: *m, row_split: true })
+            }
+            Kernel::Quantize { scale, zero_point, signed } => {
+                let n = lowered.buffers[st.output].numel();
+                (
+                    elementwise::quantize(isa, idx, n, *scale, *zero_point, *signed),
+                    StepData::plain(),
+                )
+            }
+            Kernel::Dequantize { scale, zero_point, signed } => {
+                let n = lowered.buffers[st.output].numel();
+                (
+                    elementwise::dequantize(isa, idx, n, *scale, *zero_point, *signed),
+                    StepData::plain(),
+                )
+            }
+            Kernel::Binary { op, shape, a_strides, b_strides } => {
+                (elementwise::binary(isa, idx, *op, shape, a_strides, b_strides), StepData::plain())
+            }
+            Kernel::Unary(u) => {
+                let n = lowered.buffers[st.output].numel();
+                (elementwise::unary(isa, idx, *u, n), StepData::plain())
+            }
+        };
+        funcs.push(f);
+        data.push(d);
+    }
+    let const_bufs: Vec<Option<AlignedBytes>> = lowered
+        .buffers
+        .iter()
+        .map(|b| match &b.storage {
+            Storage::Const(t) => Some(const_bytes(t)),
+            Storage::Arena { .. } => None,
+        })
+        .collect();
+    // Define kernels, then the model function calling them.
+    let mut ids = Vec::new();
+    for (i, f) in funcs.into_iter().enumerate() {
+        ids.push(module.define(&format!("k{i}_{}", lowered.steps[i].kernel.name()), f)?);
+    }
+    let model = {
+        let cc = module.isa().default_call_conv();
+        let cfg = module.isa().frontend_config();
+        let mut sig = cranelift_codegen::ir::Signature::new(cc);
+        sig.params.push(cranelift_codegen::ir::AbiParam::new(I64));
+        let mut func = Function::with_name_signature(UserFuncName::user(0, 0), sig);
+        let frefs: Vec<_> =
+            ids.iter().map(|&id| module.declare_func_in_func(id, &mut func)).collect();
+        let mut fctx = FunctionBuilderContext::new();
+        let mut b = FunctionBuilder::new(&mut func, &mut fctx);
+        let entry = b.create_block();
+        b.append_block_params_for_function_params(entry);
+        b.switch_to_block(entry);
+        b.seal_block(entry);
+        let arena = b.block_params(entry)[0];
+        for (i, st) in lowered.steps.iter().enumerate() {
+            let args = step_args(&lowered, &const_bufs, &data[i], st);
+            let mut vals = Vec::new();
+            for a in args.ptrs {
+                vals.push(match a {
+                    Arg::Arena(off) => b.ins().iadd_imm_s(arena, off as i64),
+                    Arg::Abs(p) => b.ins().iconst(I64, p as i64),
+                });
+            }
+            let m0 = b.ins().iconst(I64, 0);
+            let m1 = b.ins().iconst(I64, data[i].rows as i64);
+            vals.push(m0);
+            vals.push(m1);
+            b.ins().call(frefs[i], &vals);
+        }
+        b.ins().return_(&[]);
+        b.finalize(cfg);
+        func
+    };
+    let model_id = module.define("model", model)?;
+    module.finalize()?;
+    let kernels = ids
+        .iter()
+        .map(|&id| {
+            // SAFETY: every kernel was built with `signature`, matching `GemmFn`.
+            module.address(id).map(|a| unsafe { std::mem::transmute::<*const u8, GemmFn>(a) })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    // SAFETY: the model function takes one pointer.
+    let model_fn = unsafe {
+        std::mem::transmute::<*const u8, unsafe extern "C" fn(*mut u8)>(module.address(model_id)?)
+    };
+    let arena = Mutex::new(AlignedBytes::zeroed(lowered.arena_size));
+    Ok(CompiledModel {
+        lowered,
+        module,
+        kernels,
+        data,
+        model_fn,
+        arena,
+        const_bufs,
+        threads: opts.threads.max(1),
+        compile_time: start.elapsed(),
+    })
+}
+
+impl StepData {
+    fn plain() -> StepData {
+        StepData { gemm: None, consts: vec![], rows: 0, row_split: false }
+    }
+}
+
+enum Arg {
+    Arena(usize),
+    Abs(usize),
+}
+
+struct Args {
+    /// in0, in1, p2, p3, out
+    ptrs: Vec<Arg>,
+}
+
+fn buf_arg(l: &LoweredModel, consts: &[Option<AlignedBytes>], b: usize) -> Arg {
+    match l.offset(b) {
+        Some(o) => Arg::Arena(o),
+        None => Arg::Abs(consts[b].as_ref().map_or(0, |c| c.as_ptr() as usize)),
+    }
+}
+
+fn step_args(
+    l: &LoweredModel,
+    consts: &[Option<AlignedBytes>],
+    d: &StepData,
+    st: &qcc_lowering::Step,
+) -> Args {
+    let in0 = buf_arg(l, consts, st.inputs[0]);
+    let out = buf_arg(l, consts, st.output);
+    let ptrs = if let Some(g) = &d.gemm {
+        vec![
+            in0,
+            Arg::Abs(g.b.as_ptr() as usize),
+            Arg::Abs(g.bias.as_ptr() as usize),
+            Arg::Abs(g.mult.as_ptr() as usize),
+            out,
+        ]
+    } else if !d.consts.is_empty() {
+        vec![
+            in0,
+            Arg::Abs(d.consts[0].as_ptr() as usize),
+            Arg::Abs(d.consts[1].as_ptr() as usize),
+            Arg::Abs(0),
+            out,
+        ]
+    } else {
+        let in1 = st.inputs.get(1).map_or(Arg::Abs(0), |&b| buf_arg(l, consts, b));
+        vec![in0, in1, Arg::Abs(0), Arg::Abs(0), out]
+    };
+    Args { ptrs }
+}
+
+impl CompiledModel {
+    /// The lowered model (plan, steps).
+    pub fn lowered(&self) -> &LoweredModel {
+        &self.lowered
+    }
+
+    /// Wall time of `compile` (lowering, packing, Cranelift).
+    pub fn compile_time(&self) -> Duration {
+        self.compile_time
+    }
+
+    /// Time spent inside Cranelift.
+    pub fn codegen_time(&self) -> Duration {
+        self.module.compile_time()
+    }
+
+    /// Runs the model on `inputs` (graph input order); outputs in graph output order.
+    pub fn run(&self, inputs: &[Tensor]) -> Result<Vec<Tensor>, BackendError> {
+        let l = &self.lowered;
+        if inputs.len() != l.inputs.len() {
+            return Err(BackendError::BadInput(format!(
+                "{} inputs given, the model takes {}",
+                inputs.len(),
+                l.inputs.len()
+            )));
+        }
+        let mut arena = self
+            .arena
+            .lock()
+            .map_err(|_| BackendError::BadInput("arena poisoned by a panic".into()))?;
+        for ((name, b), t) in l.inputs.iter().zip(inputs) {
+            let buf = &l.buffers[*b];
+            if t.dtype != buf.dtype || t.shape != buf.shape {
+                return Err(BackendError::BadInput(format!(
+                    "input `{name}`: got {}{:?}, expected {}{:?}",
+                    t.dtype, t.shape, buf.dtype, buf.shape
+                )));
+            }
+            let bytes = t.to_le_bytes();
+            let off = l.offset(*b).unwrap_or(0);
+            arena.as_mut_slice()[off..off + bytes.len()].copy_from_slice(&bytes);
+        }
+        let base = arena.as_mut_slice().as_mut_ptr();
+        if self.threads <= 1 {
+            // SAFETY: the generated code only touches the arena within the plan's offsets
+            // (checked at lowering: each buffer fits the arena) and the constant buffers.
+            unsafe { (self.model_fn)(base) };
+        } else {
+            self.run_threaded(base);
+        }
+        let mut outs = Vec::new();
+        for (_, b) in &l.outputs {
+            let buf = &l.buffers[*b];
+            let bytes = match (l.offset(*b), &self.const_bufs[*b]) {
+                (Some(o), _) => arena.as_slice()[o..o + buf.bytes()].to_vec(),
+                (None, Some(c)) => c.as_slice().to_vec(),
+                (None, None) => {
+                    return Err(BackendError::BadInput("output without storage".into()))
+                }
+            };
+            outs.push(
+                Tensor::from_le_bytes(buf.dtype, buf.shape.clone(), &bytes)
+                    .map_err(|e| BackendError::BadInput(e.to_string()))?,
+            );
+        }
+        Ok(outs)
+    }
+
+    fn run_threaded(&self, base: *mut u8) {
+        #[derive(Clone, Copy)]
+        struct P(*mut u8);
+        // SAFETY: threads write disjoint row ranges of one output buffer.
+        unsafe impl Send for P {}
+        unsafe impl Sync for P {}
+        let l = &self.lowered;
+        for (i, st) in l.steps.iter().enumerate() {
+            let d = &self.data[i];
+            let args = step_args(l, &self.const_bufs, d, st);
+            let ptrs: Vec<P> = args
+                .ptrs
+                .iter()
+                .map(|a| match a {
+                    // SAFETY: offsets come from the plan and lie inside the arena.
+                    Arg::Arena(o) => P(unsafe { base.add(*o) }),
+                    Arg::Abs(p) => P(*p as *mut u8),
+                })
+                .collect();
+            let f = self.kernels[i];
+            let call = |m0: usize, m1: usize| {
+                let p = &ptrs;
+                // SAFETY: the kernel was generated for exactly these buffers; rows m0..m1 ⊆ 0..rows.
+                unsafe { f(p[0].0, p[1].0, p[2].0, p[3].0, p[4].0, m0 as i64, m1 as i64) }
+            };
+            if d.row_split && d.rows >= 2 * self.threads {
+                let chunk = d.rows.div_ceil(self.threads);
+                rayon::scope(|s| {
+                    for t in 0..self.threads {
+                        let (m0, m1) = (t * chunk, ((t + 1) * chunk).min(d.rows));
+                        let call = &call;
+                        if m0 < m1 {
+                            s.spawn(move |_| call(m0, m1));
+                        }
+                    }
+                });
+            } else {
+                call(0, d.rows);
+            }
+        }
+    }
+}

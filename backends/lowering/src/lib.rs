@@ -1,0 +1,23 @@
+//! `qcc-lowering`: backend-independent lowering of typed qcc graphs (shared by the Cranelift and
+//! LLVM backends; depends only on `qcc-ir`).
+//!
+//! [`lower`] turns a graph whose shapes are all known into a [`LoweredModel`]: an ordered list
+//! of kernel invocations with exact shapes, integer GEMMs with their epilogue fused
+//! (QMatMul + Requantize + Relu/Clip as one kernel), views for Reshape/Flatten/Squeeze/Unsqueeze
+//! (no copy), weights arranged at compile time (the backend packs them for its ISA), and a
+//! memory plan (one arena, offsets from liveness by first-fit, [`plan`]). [`print()`] gives the
+//! text form.
+#![deny(missing_docs)]
+
+pub mod error;
+pub mod lower;
+pub mod model;
+pub mod plan;
+pub mod print;
+
+pub use error::LowerError;
+pub use lower::lower;
+pub use model::{
+    BinOp, BufId, Buffer, Kernel, LoweredModel, QGemm, QRequant, Step, Storage, UnaryOp,
+};
+pub use print::print;

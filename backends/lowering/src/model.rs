@@ -1,0 +1,212 @@
+//! The lowered model: buffers (arena slots, constants, views), an ordered list of kernel
+//! invocations with exact shapes and fused epilogues, and the arena size.
+
+use qcc_ir::{DType, Tensor};
+use std::sync::Arc;
+
+/// Index of a buffer in [`LoweredModel::buffers`].
+pub type BufId = usize;
+
+/// Where a buffer's bytes live.
+#[derive(Debug, Clone)]
+pub enum Storage {
+    /// At `offset` in the arena (views share their root's offset).
+    Arena {
+        /// Byte offset.
+        offset: usize,
+        /// The buffer this one is a view of (Reshape/Flatten/Squeeze/Unsqueeze/Identity).
+        view_of: Option<BufId>,
+    },
+    /// A constant (read-only, outside the arena).
+    Const(Arc<Tensor>),
+}
+
+/// One tensor of the lowered model.
+#[derive(Debug, Clone)]
+pub struct Buffer {
+    /// Element type.
+    pub dtype: DType,
+    /// Exact shape.
+    pub shape: Vec<usize>,
+    /// Storage.
+    pub storage: Storage,
+}
+
+impl Buffer {
+    /// Element count.
+    pub fn numel(&self) -> usize {
+        self.shape.iter().product()
+    }
+    /// Size in bytes.
+    pub fn bytes(&self) -> usize {
+        self.numel() * self.dtype.size_bytes()
+    }
+}
+
+/// Requantization fused into an integer GEMM: `saturate(round_half_even(f32(acc − zx)·m[n]) + zy)`
+/// clamped to `[lo, hi]` (type range narrowed by a fused Relu/Clip).
+#[derive(Debug, Clone, PartialEq)]
+pub struct QRequant {
+    /// i8 (true) or u8 output.
+    pub signed: bool,
+    /// Accumulator zero point.
+    pub acc_zero_point: i32,
+    /// One multiplier or one per column.
+    pub multipliers: Vec<f32>,
+    /// Output zero point.
+    pub zero_point: i32,
+    /// Output lower bound.
+    pub lo: i32,
+    /// Output upper bound.
+    pub hi: i32,
+}
+
+/// An integer GEMM `C[m×n] = epi(Σ (A − za)·B + bias)` with constant B (k×n row-major, i8,
+/// zero point 0); the backend packs B for its ISA at compile time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QGemm {
+    /// Rows (batch dims of A flattened).
+    pub m: usize,
+    /// Columns.
+    pub n: usize,
+    /// Reduction extent.
+    pub k: usize,
+    /// A is i8 (else u8).
+    pub a_signed: bool,
+    /// A's zero point.
+    pub a_zero_point: i32,
+    /// B, k×n row-major.
+    pub b: Vec<i8>,
+    /// i32 bias per column.
+    pub bias: Option<Vec<i32>>,
+    /// Fused requantization (None: i32 output).
+    pub requant: Option<QRequant>,
+}
+
+/// fp32 elementwise binary operations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BinOp {
+    /// a + b
+    Add,
+    /// a − b
+    Sub,
+    /// a · b
+    Mul,
+    /// a / b
+    Div,
+}
+
+/// fp32 elementwise unary operations.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum UnaryOp {
+    /// max(x, 0) (x < 0 → 0).
+    Relu,
+    /// clamp(x, lo, hi).
+    Clip(f32, f32),
+}
+
+/// A kernel invocation's computation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Kernel {
+    /// Integer GEMM with fused epilogue (QMatMul [+ Requantize [+ Relu/Clip]]).
+    QGemm(QGemm),
+    /// f32 → 8-bit, per tensor: `saturate(round_half_even(x / scale) + zp)`.
+    Quantize {
+        /// Scale.
+        scale: f32,
+        /// Zero point.
+        zero_point: i32,
+        /// i8 (true) or u8.
+        signed: bool,
+    },
+    /// 8-bit → f32, per tensor: `(q − zp) · scale`.
+    Dequantize {
+        /// Scale.
+        scale: f32,
+        /// Zero point.
+        zero_point: i32,
+        /// i8 (true) or u8 input.
+        signed: bool,
+    },
+    /// f32 GEMM `C[m×n] = A[m×k]·B + bias` with constant B (k×n row-major).
+    GemmF32 {
+        /// Rows.
+        m: usize,
+        /// Columns.
+        n: usize,
+        /// Reduction.
+        k: usize,
+        /// B, k×n row-major.
+        b: Vec<f32>,
+        /// Bias per column.
+        bias: Option<Vec<f32>>,
+    },
+    /// Elementwise binary with broadcast: element strides of a and b over the output shape
+    /// (0 on broadcast axes).
+    Binary {
+        /// Operation.
+        op: BinOp,
+        /// Output shape.
+        shape: Vec<usize>,
+        /// Strides of a.
+        a_strides: Vec<usize>,
+        /// Strides of b.
+        b_strides: Vec<usize>,
+    },
+    /// Elementwise unary.
+    Unary(UnaryOp),
+}
+
+impl Kernel {
+    /// Short name for the text form.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Kernel::QGemm(_) => "qgemm",
+            Kernel::Quantize { .. } => "quantize",
+            Kernel::Dequantize { .. } => "dequantize",
+            Kernel::GemmF32 { .. } => "gemm_f32",
+            Kernel::Binary { .. } => "binary",
+            Kernel::Unary(_) => "unary",
+        }
+    }
+}
+
+/// One kernel invocation.
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// The node (name or `#index`) the step comes from (the first of a fused group).
+    pub node: String,
+    /// The ops fused into this step, in order (e.g. `QMatMul+Requantize+Relu`).
+    pub ops: String,
+    /// The computation.
+    pub kernel: Kernel,
+    /// Operand buffers.
+    pub inputs: Vec<BufId>,
+    /// Result buffer.
+    pub output: BufId,
+}
+
+/// A graph ready for code generation.
+#[derive(Debug, Clone)]
+pub struct LoweredModel {
+    /// Every buffer.
+    pub buffers: Vec<Buffer>,
+    /// Graph inputs, in order: (name, buffer).
+    pub inputs: Vec<(String, BufId)>,
+    /// Graph outputs, in order: (name, buffer).
+    pub outputs: Vec<(String, BufId)>,
+    /// Kernel invocations, in execution order.
+    pub steps: Vec<Step>,
+    /// Bytes of the one arena.
+    pub arena_size: usize,
+}
+
+impl LoweredModel {
+    /// The arena offset of a buffer (None for constants).
+    pub fn offset(&self, b: BufId) -> Option<usize> {
+        match &self.buffers[b].storage {
+            Storage::Arena { offset, .. } => Some(*offset),
+            Storage::Const(_) => None,
+        }
+    }
+}
