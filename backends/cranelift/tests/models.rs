@@ -58,7 +58,7 @@ fn mlp_digits_int8_is_bit_exact_with_interpreter() {
     let calib = calibrate(&g, &samples, 512, &|| {}).expect("calibrate");
     let ranges = calib.ranges(RangeMethod::MinMax, 256);
     let mut q = g.clone();
-    insert_qdq(&mut q, &ranges, &QuantScheme::default()).expect("qdq");
+    insert_qdq(&mut q, &ranges, &calib.channel_means(), &QuantScheme::default()).expect("qdq");
     realize(&mut q, &QuantScheme::default()).expect("realize");
     let cm = compile(&q, &CompileOptions::default())
         .unwrap_or_else(|e| panic!("compile: {e}\n{}", qcc_ir::print::print(&q)));
