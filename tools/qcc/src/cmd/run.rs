@@ -4,7 +4,7 @@ use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use qcc::compare::{check, OutputCheck};
 use qcc::data::{read_npz, stack_samples, write_npz};
-use qcc::model::{bind_samples, load_model};
+use qcc::model::bind_samples;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -49,6 +49,9 @@ pub struct RunArgs {
     /// Print one JSON object on stdout.
     #[arg(long)]
     json: bool,
+    /// Bind an ONNX input's shape, e.g. `input_ids=1,128` (repeatable).
+    #[arg(long = "input-shape", value_name = "NAME=D,D,...")]
+    input_shape: Vec<String>,
     /// Quantize first (needs `--calib`) and run the integer realization.
     #[arg(long)]
     quantize: bool,
@@ -57,7 +60,11 @@ pub struct RunArgs {
 }
 
 pub fn run(a: RunArgs) -> anyhow::Result<i32> {
-    let mut g = load_model(&a.model)?;
+    let opts = qcc_onnx::ImportOptions {
+        input_shapes: super::import::parse_input_shapes(&a.input_shape)?,
+        ..Default::default()
+    };
+    let mut g = qcc::model::load_model_with(&a.model, &opts)?;
     if a.quantize {
         g = a.q.quantize(&g)?.int;
     }
