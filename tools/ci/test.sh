@@ -18,6 +18,18 @@ if ! command -v cargo >/dev/null 2>&1; then
   exit 1
 fi
 
+# Headless Chromium renders `qcc eval --report` pages in tools/qcc/tests/report_html.rs.
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "== installing chromium (apt)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "error: chromium is missing; install it (apt-get install chromium) and rerun" >&2
+    exit 1
+  fi
+fi
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"

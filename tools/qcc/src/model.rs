@@ -37,7 +37,8 @@ pub fn load_model_with(path: &Path, opts: &qcc_onnx::ImportOptions) -> Result<Gr
 
 /// Binds the arrays of a data file to the graph's inputs by name and splits them into samples:
 /// returns one input list (in graph input order) per sample. Arrays that are not inputs (e.g.
-/// `labels`) are ignored; a missing input or mismatched sample counts are errors.
+/// `labels`) are ignored; a missing input or mismatched sample counts are errors. An array is
+/// `[M, *input_shape]`, or `[M, *rest]` for an input shaped `[1, *rest]` (M samples of batch 1).
 pub fn bind_samples(
     g: &Graph,
     arrays: &[(String, Tensor)],
@@ -55,8 +56,18 @@ pub fn bind_samples(
                 have.join(", ")
             ))
         })?;
-        let samples = split_samples(arr)
+        let mut samples = split_samples(arr)
             .map_err(|e| ModelError::Binding(format!("{file}: `{}`: {e}", node.name)))?;
+        // A batch laid out as the model's own batch axis (`[M, C, H, W]` for an input of
+        // `[1, C, H, W]`) gives M samples of batch 1.
+        let want_shape = node.results[0].shape.as_fixed();
+        if let Some(ws) = want_shape.filter(|ws| ws.len() == arr.shape.len() && ws[0] == 1) {
+            if arr.shape[1..] == ws[1..] {
+                for t in &mut samples {
+                    t.shape.insert(0, 1);
+                }
+            }
+        }
         let want = node.results[0].dtype;
         let samples: Vec<Tensor> = samples
             .into_iter()

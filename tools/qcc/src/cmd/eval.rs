@@ -1,4 +1,5 @@
-//! `qcc eval`: fidelity of the quantized model against fp32, per output and per layer.
+//! `qcc eval`: fidelity of the quantized model against fp32, per output and per layer, as text,
+//! JSON or an HTML report ([`qcc::report`]).
 
 use super::qflags::{progress, QuantFlags};
 use anyhow::Context;
@@ -12,7 +13,7 @@ use std::path::PathBuf;
 /// Evaluate a quantized model against its float version: SQNR, cosine, max error, top-1
 /// agreement per output, accuracy with labels, and SQNR per layer.
 ///
-/// Example: `qcc eval model.onnx --calib calib.npz --data eval.npz --labels labels --json`
+/// Example: `qcc eval model.onnx --calib calib.npz --data eval.npz --labels labels --report r.html`
 #[derive(Debug, Args)]
 pub struct EvalArgs {
     /// The float model (`.onnx` or `.qir`).
@@ -31,6 +32,9 @@ pub struct EvalArgs {
     /// Print one JSON object on stdout.
     #[arg(long)]
     json: bool,
+    /// Write a self-contained HTML report (summary, per-layer SQNR chart) to this file.
+    #[arg(long, value_name = "OUT.html")]
+    report: Option<PathBuf>,
 }
 
 fn summary_json(s: &FidelitySummary) -> serde_json::Value {
@@ -120,7 +124,9 @@ pub fn run(a: EvalArgs) -> anyhow::Result<i32> {
             Some(json!({"node": node.name, "op": node.op.name(), "sqnr_db": s.sqnr_db}))
         })
         .collect();
+    let model_name = a.model.display().to_string();
     let mut report = json!({
+        "model": model_name,
         "samples": samples.len(),
         "outputs": outputs,
         "qdq_outputs": qdq_outputs,
@@ -132,6 +138,10 @@ pub fn run(a: EvalArgs) -> anyhow::Result<i32> {
     if labels.is_some() {
         report["accuracy"] =
             json!({"fp32": correct_f as f64 / n, "quantized": correct_q as f64 / n});
+    }
+    if let Some(path) = &a.report {
+        std::fs::write(path, qcc::report::eval_html(&report))
+            .with_context(|| format!("writing {}", path.display()))?;
     }
     if a.json {
         println!("{report}");
