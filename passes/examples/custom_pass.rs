@@ -2,7 +2,7 @@
 //! `example.Relu6`, registered next to the built-in passes and run in a pipeline with them.
 //!
 //! Run it with `cargo run -p qcc-passes --example custom_pass`; its snapshot test runs with
-//! `cargo test -p qcc-passes --example custom_pass`. `docs/writing-a-pass.md` walks through it.
+//! `cargo test -p qcc-passes --example custom_pass`. `passes/docs/writing-a-pass.md` walks through it.
 
 use qcc_ir::ops::CustomOp;
 use qcc_ir::{Graph, GraphError, NodeId, Op, Value};

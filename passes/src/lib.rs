@@ -13,7 +13,7 @@
 //! * [`calibrate`], [`interval`], [`quant`]: range analysis (calibration observers and static
 //!   intervals), QDQ insertion and integer realization.
 //!
-//! See `docs/writing-a-pass.md` for a walk-through.
+//! See `passes/docs/writing-a-pass.md` for a walk-through.
 #![deny(missing_docs)]
 
 pub mod analysis;

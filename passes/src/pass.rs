@@ -127,7 +127,7 @@ impl PassError {
 
 /// A transformation of a [`Graph`].
 ///
-/// Implementors are plain structs holding their options; see `docs/writing-a-pass.md`.
+/// Implementors are plain structs holding their options; see `passes/docs/writing-a-pass.md`.
 pub trait Pass {
     /// Kebab-case name, as written in pipelines (`fold-batchnorm`).
     fn name(&self) -> &str;
