@@ -1,5 +1,6 @@
 //! Subcommands, one file each.
 
+mod bench;
 mod conformance;
 mod eval;
 mod import;
@@ -25,6 +26,7 @@ enum Command {
     Run(run::RunArgs),
     Quantize(quantize::QuantizeArgs),
     Eval(eval::EvalArgs),
+    Bench(bench::BenchArgs),
     Conformance(conformance::ConformanceArgs),
 }
 
@@ -36,6 +38,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Run(a) => run::run(a),
         Command::Quantize(a) => quantize::run(a),
         Command::Eval(a) => eval::run(a),
+        Command::Bench(a) => bench::run(a),
         Command::Conformance(a) => conformance::run(a),
     }
 }
