@@ -1,8 +1,8 @@
 """Trains the small digits CNN that ships with qcc (the README quick start) and writes its ONNX model
-and data: `model.onnx`, `calib.npz` (input), `eval.npz` (input, label).
+and data: `model.onnx`, `calib.npz` (input), `eval.npz` (input, labels).
 
-Data: scikit-learn's bundled 8×8 handwritten digits (UCI ML hand-written digits, BSD-3 with
-scikit-learn; 1797 images). Network: Conv(1→8, 3×3, pad 1) → Relu → Conv(8→16, 3×3, stride 2,
+Data: the 8×8 handwritten digits bundled with scikit-learn (`load_digits`: the UCI ML
+hand-written digits set, CC BY 4.0, 1797 images). Network: Conv(1→8, 3×3, pad 1) → Relu → Conv(8→16, 3×3, stride 2,
 pad 1) → Relu → Flatten → Gemm(256→10). Trained with Adam in plain numpy (no framework), fixed seed,
 so the files are reproducible:
 
@@ -141,5 +141,5 @@ model.ir_version = 8
 onnx.checker.check_model(model)
 onnx.save(model, os.path.join(HERE, "model.onnx"))
 np.savez_compressed(os.path.join(HERE, "calib.npz"), input=x_tr[:64])
-np.savez_compressed(os.path.join(HERE, "eval.npz"), input=x_ev, label=y_ev)
+np.savez_compressed(os.path.join(HERE, "eval.npz"), input=x_ev, labels=y_ev)
 print("wrote model.onnx, calib.npz (64 samples), eval.npz (%d samples)" % len(x_ev))

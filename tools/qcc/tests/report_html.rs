@@ -37,7 +37,7 @@ fn eval_report_renders_in_headless_chromium() {
     let o = Command::new(env!("CARGO_BIN_EXE_qcc"))
         .current_dir(repo())
         .args(["eval", &format!("{m}/model.onnx"), "--calib", &format!("{m}/calib.npz")])
-        .args(["--data", &format!("{m}/eval.npz"), "--labels", "label", "--limit", "40"])
+        .args(["--data", &format!("{m}/eval.npz"), "--labels", "labels", "--limit", "40"])
         .args(["--json", "--report", html.to_str().unwrap()])
         .output()
         .expect("run qcc");
