@@ -49,6 +49,7 @@ builtin_passes! {
     fuse_hardsigmoid::FuseHardSigmoid,
     fuse_softmax::FuseSoftmax,
     fold_attention_scale::FoldAttentionScale,
+    type_qdq::TypeQdq,
     realize_qdq::RealizeQdq,
 }
 

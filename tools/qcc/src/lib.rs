@@ -4,12 +4,14 @@
 //! * [`data`]: `.npz`/`.npy` files in the layout of DESIGN §8;
 //! * [`model`]: loading `.qir`/`.onnx` models and binding data files to their inputs;
 //! * [`compare`]: checking outputs against references;
+//! * [`explain`]: the per-node explanation and warnings of `qcc explain`;
 //! * [`metrics`]: fidelity statistics (SQNR, cosine, top-1);
 //! * [`quantize`]: the quantization flow behind `qcc quantize` and `qcc eval`;
 //! * [`report`]: the HTML report of `qcc eval --report`.
 
 pub mod compare;
 pub mod data;
+pub mod explain;
 pub mod metrics;
 pub mod model;
 pub mod quantize;

@@ -64,6 +64,27 @@ pub fn canonicalize(g: &mut Graph) -> Result<(), qcc_passes::PassError> {
     Ok(())
 }
 
+/// Realizes an already quantized QDQ model (ONNX Runtime's, a QAT export, qcc's own) in place:
+/// canonicalize, type its ONNX-form Q/DQ with the model's own scales, turn QDQ units into
+/// integer ops. Returns the float-cost reference: the canonicalized QDQ graph before realization.
+pub fn realize_qdq_model(g: &mut Graph) -> Result<Graph, qcc_passes::PassError> {
+    let reg = Registry::with_builtins();
+    let mut pm = PassManager::from_pipeline(
+        &reg,
+        "canonicalize,type-qdq,dce",
+        PassManagerOptions::default(),
+    )?;
+    pm.run(g)?;
+    let before = g.clone();
+    let mut pm = PassManager::from_pipeline(
+        &reg,
+        "realize-qdq,dce,infer-shapes",
+        PassManagerOptions::default(),
+    )?;
+    pm.run(g)?;
+    Ok(before)
+}
+
 /// Quantizes a float graph with calibration samples; `on_sample` reports progress.
 pub fn quantize(
     g: &Graph,

@@ -3,6 +3,7 @@
 mod bench;
 mod conformance;
 mod eval;
+mod explain;
 mod import;
 mod opt;
 mod qflags;
@@ -26,6 +27,7 @@ enum Command {
     Run(run::RunArgs),
     Quantize(quantize::QuantizeArgs),
     Eval(eval::EvalArgs),
+    Explain(explain::ExplainArgs),
     Bench(bench::BenchArgs),
     Conformance(conformance::ConformanceArgs),
 }
@@ -38,6 +40,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Run(a) => run::run(a),
         Command::Quantize(a) => quantize::run(a),
         Command::Eval(a) => eval::run(a),
+        Command::Explain(a) => explain::run(a),
         Command::Bench(a) => bench::run(a),
         Command::Conformance(a) => conformance::run(a),
     }
