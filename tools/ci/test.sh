@@ -30,6 +30,14 @@ if ! command -v chromium >/dev/null 2>&1; then
   fi
 fi
 
+# ONNX Runtime (PyPI) runs qcc's QDQ exports in tools/qcc/tests/ort_interop.rs.
+venv=tools/ci/.venv
+if ! "$venv/bin/python" -c "import onnxruntime, numpy" >/dev/null 2>&1; then
+  echo "== installing onnxruntime into $venv (PyPI)"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q "onnxruntime==1.32.*" numpy
+fi
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"

@@ -74,6 +74,8 @@ struct Exporter<'g> {
     g: &'g Graph,
     names: HashMap<Value, Names>,
     used: HashSet<String>,
+    /// Node names given out (ONNX requires them unique; they may repeat tensor names).
+    node_names: HashSet<String>,
     nodes: Vec<NodeProto>,
     inits: Vec<TensorProto>,
     inputs: Vec<ValueInfoProto>,
@@ -535,6 +537,7 @@ impl<'g> Exporter<'g> {
             g,
             names: HashMap::new(),
             used,
+            node_names: HashSet::new(),
             nodes: Vec::new(),
             inits: Vec::new(),
             inputs: Vec::new(),
@@ -575,10 +578,16 @@ impl<'g> Exporter<'g> {
         while inputs.last().is_some_and(|s| s.is_empty()) {
             inputs.pop();
         }
+        let mut unique = if name.is_empty() { op_type.to_string() } else { name.to_string() };
+        let mut k = 1;
+        while !self.node_names.insert(unique.clone()) {
+            unique = format!("{name}_{k}");
+            k += 1;
+        }
         self.nodes.push(NodeProto {
             input: inputs,
             output: outputs,
-            name: Some(name.to_string()),
+            name: Some(unique),
             op_type: Some(op_type.to_string()),
             domain: Some(String::new()),
             attribute,
@@ -754,6 +763,9 @@ impl<'g> Exporter<'g> {
                     self.inputs.push(value_info(&name, &node.results[0]));
                     self.names.insert(v, Names { plain: Some(name), float: None });
                 }
+                // A constant nothing reads (e.g. the float weights a quantized graph no
+                // longer uses) is not exported.
+                Op::Constant(_) if !g.is_used(results[0]) => {}
                 Op::Constant(c) => {
                     let t =
                         g.const_tensor(*c).ok_or_else(|| self.err(id, "missing constant"))?.clone();
