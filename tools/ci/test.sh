@@ -30,6 +30,18 @@ if ! command -v chromium >/dev/null 2>&1; then
   fi
 fi
 
+# gcc for AArch64 and qemu-user run qcc's AOT objects in tools/qcc/tests/aot.rs.
+if ! command -v aarch64-linux-gnu-gcc >/dev/null 2>&1 || ! command -v qemu-aarch64-static >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "== installing gcc-aarch64-linux-gnu and qemu-user-static (apt)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static >/dev/null
+  else
+    echo "error: install gcc-aarch64-linux-gnu and qemu-user-static (apt) and rerun" >&2
+    exit 1
+  fi
+fi
+
 # ONNX Runtime (PyPI) runs qcc's QDQ exports in tools/qcc/tests/ort_interop.rs.
 venv=tools/ci/.venv
 if ! "$venv/bin/python" -c "import onnxruntime, numpy" >/dev/null 2>&1; then

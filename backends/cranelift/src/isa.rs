@@ -128,3 +128,14 @@ pub fn x86_64_target(vnni: bool, opts: &IsaOptions, pic: bool) -> Result<Target,
     let isa = ib.finish(shared_flags(opts, pic)?).map_err(|e| BackendError::Isa(e.to_string()))?;
     Ok(Target { isa, path: if vnni { DotPath::Vnni } else { DotPath::Pmaddwd } })
 }
+
+/// An AArch64 (Linux, ELF) ISA for AOT objects. The int8 kernels use the exact widening path
+/// (`smull`/`saddlp` from Cranelift's generic widening ops), which every AArch64 core runs.
+pub fn aarch64_target(opts: &IsaOptions, pic: bool) -> Result<Target, BackendError> {
+    let triple = "aarch64-unknown-linux-gnu"
+        .parse()
+        .map_err(|e| BackendError::Isa(format!("triple: {e}")))?;
+    let ib = isa::lookup(triple).map_err(|e| BackendError::Isa(e.to_string()))?;
+    let isa = ib.finish(shared_flags(opts, pic)?).map_err(|e| BackendError::Isa(e.to_string()))?;
+    Ok(Target { isa, path: DotPath::Pmaddwd })
+}

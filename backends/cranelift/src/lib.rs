@@ -4,8 +4,10 @@
 //! * [`jit`]: one JIT module per compiled model;
 //! * [`gemm`]: the int8 GEMM kernel generator (VNNI fold / exact `pmaddwd`, fused requantization);
 //! * [`kernels`]: the other per-op kernels (f32 GEMM, elementwise, quantize/dequantize);
-//! * [`model`]: [`compile`] a graph into a [`CompiledModel`] and run it.
+//! * [`model`]: [`compile`] a graph into a [`CompiledModel`] and run it;
+//! * [`aot`]: the same kernels as an x86-64 or AArch64 object with a C header.
 
+pub mod aot;
 pub mod error;
 pub mod gemm;
 pub mod isa;

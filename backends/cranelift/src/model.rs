@@ -6,12 +6,13 @@
 
 use crate::gemm::pack::AlignedBytes;
 use crate::gemm::{AType, Epilogue, GemmData, GemmFn, GemmSpec};
-use crate::isa::IsaOptions;
+use crate::isa::{DotPath, IsaOptions};
 use crate::jit::JitModule;
 use crate::kernels::{elementwise, sgemm};
 use crate::BackendError;
 use cranelift_codegen::ir::types::I64;
 use cranelift_codegen::ir::{Function, InstBuilder, UserFuncName};
+use cranelift_codegen::isa::TargetIsa;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use qcc_ir::{Graph, Tensor};
 use qcc_lowering::{Kernel, LoweredModel, Storage};
@@ -28,12 +29,12 @@ pub struct CompileOptions {
 }
 
 /// The run-time data of one step (what the kernel's pointer parameters point at).
-struct StepData {
+pub(crate) struct StepData {
     /// (in0, in1, p2, p3) constant pointers, or None for arena operands (filled at run time).
-    gemm: Option<GemmData>,
-    consts: Vec<AlignedBytes>,
-    rows: usize,
-    row_split: bool,
+    pub(crate) gemm: Option<GemmData>,
+    pub(crate) consts: Vec<AlignedBytes>,
+    pub(crate) rows: usize,
+    pub(crate) row_split: bool,
 }
 
 /// A compiled model, ready to run.
@@ -71,70 +72,8 @@ pub fn compile(g: &Graph, opts: &CompileOptions) -> Result<CompiledModel, Backen
         .map_err(|e| BackendError::InvalidSpec(format!("shape inference: {e}")))?;
     let lowered = qcc_lowering::lower(&typed)?;
     let mut module = JitModule::new(&opts.isa, &[])?;
-    let path = module.path();
-    let mut funcs = Vec::new();
-    let mut data = Vec::new();
-    for (i, st) in lowered.steps.iter().enumerate() {
-        let idx = i as u32 + 1;
-        let isa = module.isa();
-        let (f, d) = match &st.kernel {
-            Kernel::QGemm(q) => {
-                let epilogue = match &q.requant {
-                    None => Epilogue::I32,
-                    Some(r) => Epilogue::Requant {
-                        signed: r.signed,
-                        acc_zero_point: r.acc_zero_point,
-                        multipliers: r.multipliers.clone(),
-                        zero_point: r.zero_point,
-                        lo: r.lo,
-                        hi: r.hi,
-                    },
-                };
-                let a_type = if q.a_signed { AType::I8 } else { AType::U8 };
-                let mut spec = GemmSpec::new(q.m, q.n, q.k, a_type, epilogue);
-                spec.a_zero_point = q.a_zero_point;
-                let gd = GemmData::new(&spec, path, &q.b, q.bias.as_deref())?;
-                let f = crate::gemm::codegen::build(&spec, path, isa, idx);
-                (f, StepData { gemm: Some(gd), consts: vec![], rows: q.m, row_split: true })
-            }
-            Kernel::GemmF32 { m, n, k, b, bias } => {
-                let f = sgemm::build(isa, idx, *n, *k);
-                let consts = vec![sgemm::pack(b, *k, *n), sgemm::pad_bias(bias.as_deref(), *n)];
-                (f, StepData { gemm: None, consts, rows: *m, row_split: true })
-            }
-            Kernel::Quantize { scale, zero_point, signed } => {
-                let n = lowered.buffers[st.output].numel();
-                (
-                    elementwise::quantize(isa, idx, n, *scale, *zero_point, *signed),
-                    StepData::plain(),
-                )
-            }
-            Kernel::Dequantize { scale, zero_point, signed } => {
-                let n = lowered.buffers[st.output].numel();
-                (
-                    elementwise::dequantize(isa, idx, n, *scale, *zero_point, *signed),
-                    StepData::plain(),
-                )
-            }
-            Kernel::Binary { op, shape, a_strides, b_strides } => {
-                (elementwise::binary(isa, idx, *op, shape, a_strides, b_strides), StepData::plain())
-            }
-            Kernel::Unary(u) => {
-                let n = lowered.buffers[st.output].numel();
-                (elementwise::unary(isa, idx, *u, n), StepData::plain())
-            }
-        };
-        funcs.push(f);
-        data.push(d);
-    }
-    let const_bufs: Vec<Option<AlignedBytes>> = lowered
-        .buffers
-        .iter()
-        .map(|b| match &b.storage {
-            Storage::Const(t) => Some(const_bytes(t)),
-            Storage::Arena { .. } => None,
-        })
-        .collect();
+    let (funcs, data) = build_steps(&lowered, module.isa(), module.path())?;
+    let const_bufs = const_buffers(&lowered);
     // Define kernels, then the model function calling them.
     let mut ids = Vec::new();
     for (i, f) in funcs.into_iter().enumerate() {
@@ -201,30 +140,107 @@ pub fn compile(g: &Graph, opts: &CompileOptions) -> Result<CompiledModel, Backen
     })
 }
 
+/// Generates the kernel of every step of `lowered` for `isa` (whose int8 dot-product path is
+/// `path`), with the compile-time data (packed weights, tables) each kernel reads. Shared by the
+/// JIT ([`compile`]) and AOT objects ([`crate::aot`]).
+pub(crate) fn build_steps(
+    lowered: &LoweredModel,
+    isa: &dyn TargetIsa,
+    path: DotPath,
+) -> Result<(Vec<Function>, Vec<StepData>), BackendError> {
+    let mut funcs = Vec::new();
+    let mut data = Vec::new();
+    for (i, st) in lowered.steps.iter().enumerate() {
+        let idx = i as u32 + 1;
+        let (f, d) = match &st.kernel {
+            Kernel::QGemm(q) => {
+                let epilogue = match &q.requant {
+                    None => Epilogue::I32,
+                    Some(r) => Epilogue::Requant {
+                        signed: r.signed,
+                        acc_zero_point: r.acc_zero_point,
+                        multipliers: r.multipliers.clone(),
+                        zero_point: r.zero_point,
+                        lo: r.lo,
+                        hi: r.hi,
+                    },
+                };
+                let a_type = if q.a_signed { AType::I8 } else { AType::U8 };
+                let mut spec = GemmSpec::new(q.m, q.n, q.k, a_type, epilogue);
+                spec.a_zero_point = q.a_zero_point;
+                let gd = GemmData::new(&spec, path, &q.b, q.bias.as_deref())?;
+                let f = crate::gemm::codegen::build(&spec, path, isa, idx);
+                (f, StepData { gemm: Some(gd), consts: vec![], rows: q.m, row_split: true })
+            }
+            Kernel::GemmF32 { m, n, k, b, bias } => {
+                let f = sgemm::build(isa, idx, *n, *k);
+                let consts = vec![sgemm::pack(b, *k, *n), sgemm::pad_bias(bias.as_deref(), *n)];
+                (f, StepData { gemm: None, consts, rows: *m, row_split: true })
+            }
+            Kernel::Quantize { scale, zero_point, signed } => {
+                let n = lowered.buffers[st.output].numel();
+                (
+                    elementwise::quantize(isa, idx, n, *scale, *zero_point, *signed),
+                    StepData::plain(),
+                )
+            }
+            Kernel::Dequantize { scale, zero_point, signed } => {
+                let n = lowered.buffers[st.output].numel();
+                (
+                    elementwise::dequantize(isa, idx, n, *scale, *zero_point, *signed),
+                    StepData::plain(),
+                )
+            }
+            Kernel::Binary { op, shape, a_strides, b_strides } => {
+                (elementwise::binary(isa, idx, *op, shape, a_strides, b_strides), StepData::plain())
+            }
+            Kernel::Unary(u) => {
+                let n = lowered.buffers[st.output].numel();
+                (elementwise::unary(isa, idx, *u, n), StepData::plain())
+            }
+        };
+        funcs.push(f);
+        data.push(d);
+    }
+    Ok((funcs, data))
+}
+
+/// The bytes of every constant buffer of the plan (None for arena buffers).
+pub(crate) fn const_buffers(lowered: &LoweredModel) -> Vec<Option<AlignedBytes>> {
+    lowered
+        .buffers
+        .iter()
+        .map(|b| match &b.storage {
+            Storage::Const(t) => Some(const_bytes(t)),
+            Storage::Arena { .. } => None,
+        })
+        .collect()
+}
+
 impl StepData {
     fn plain() -> StepData {
         StepData { gemm: None, consts: vec![], rows: 0, row_split: false }
     }
 }
 
-enum Arg {
+pub(crate) enum Arg {
     Arena(usize),
     Abs(usize),
 }
 
-struct Args {
+pub(crate) struct Args {
     /// in0, in1, p2, p3, out
-    ptrs: Vec<Arg>,
+    pub(crate) ptrs: Vec<Arg>,
 }
 
-fn buf_arg(l: &LoweredModel, consts: &[Option<AlignedBytes>], b: usize) -> Arg {
+pub(crate) fn buf_arg(l: &LoweredModel, consts: &[Option<AlignedBytes>], b: usize) -> Arg {
     match l.offset(b) {
         Some(o) => Arg::Arena(o),
         None => Arg::Abs(consts[b].as_ref().map_or(0, |c| c.as_ptr() as usize)),
     }
 }
 
-fn step_args(
+pub(crate) fn step_args(
     l: &LoweredModel,
     consts: &[Option<AlignedBytes>],
     d: &StepData,

@@ -165,7 +165,8 @@ pub fn run(a: BenchArgs) -> anyhow::Result<i32> {
     let quantized = a.q.calib.is_some();
     if quantized {
         g = a.q.quantize(&g)?.int;
-    } else {
+    } else if g.phase() < qcc_ir::Phase::Calibrated {
+        // A float model; an already quantized graph (`qcc quantize -o x.qir`) is taken as is.
         qcc::quantize::canonicalize(&mut g)?;
     }
     let inputs = match &a.inputs {

@@ -1,6 +1,7 @@
 //! Subcommands, one file each.
 
 mod bench;
+mod compile;
 mod conformance;
 mod eval;
 mod explain;
@@ -26,6 +27,7 @@ enum Command {
     Opt(opt::OptArgs),
     Run(run::RunArgs),
     Quantize(quantize::QuantizeArgs),
+    Compile(compile::CompileArgs),
     Eval(eval::EvalArgs),
     Explain(explain::ExplainArgs),
     Bench(bench::BenchArgs),
@@ -39,6 +41,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Opt(a) => opt::run(a),
         Command::Run(a) => run::run(a),
         Command::Quantize(a) => quantize::run(a),
+        Command::Compile(a) => compile::run(a),
         Command::Eval(a) => eval::run(a),
         Command::Explain(a) => explain::run(a),
         Command::Bench(a) => bench::run(a),

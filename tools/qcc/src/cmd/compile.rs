@@ -1,0 +1,87 @@
+//! `qcc compile`: an AOT object (weights embedded) and its C header.
+
+use super::qflags::QuantFlags;
+use anyhow::{bail, Context};
+use clap::{Args, ValueEnum};
+use qcc_backend_cranelift::aot::{compile_object, AotTarget};
+use std::path::PathBuf;
+
+/// Code generators for AOT objects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompileBackend {
+    /// Cranelift.
+    Cranelift,
+}
+
+/// Object targets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompileTarget {
+    /// x86-64 Linux (SSE4.2/AVX2; `--vnni` for AVX-512 VNNI kernels).
+    #[value(name = "x86_64")]
+    X86_64,
+    /// AArch64 Linux.
+    Aarch64,
+}
+
+/// Compile a model ahead of time into `OUT.o` (weights embedded) and `OUT.h` (a C API: sizes,
+/// arena size, `PREFIX_run`). With `--calib` the model is quantized first (int8).
+///
+/// Example: `qcc compile model.onnx --calib calib.npz --backend cranelift --target aarch64 -o model`
+#[derive(Debug, Args)]
+pub struct CompileArgs {
+    /// The model (`.onnx` or `.qir`).
+    model: PathBuf,
+    #[command(flatten)]
+    q: QuantFlags,
+    /// Code generator.
+    #[arg(long, value_enum, default_value_t = CompileBackend::Cranelift)]
+    backend: CompileBackend,
+    /// Target machine.
+    #[arg(long, value_enum, default_value_t = CompileTarget::X86_64)]
+    target: CompileTarget,
+    /// x86-64 only: generate the AVX-512 VNNI int8 kernels (the object then needs such a CPU).
+    #[arg(long)]
+    vnni: bool,
+    /// Output path without extension: writes OUT.o and OUT.h; the C prefix is OUT's file name.
+    #[arg(short, long)]
+    output: PathBuf,
+    /// Bind an ONNX input's shape, e.g. `input_ids=1,128` (repeatable).
+    #[arg(long = "input-shape", value_name = "NAME=D,D,...")]
+    input_shape: Vec<String>,
+}
+
+pub fn run(a: CompileArgs) -> anyhow::Result<i32> {
+    let opts = qcc_onnx::ImportOptions {
+        input_shapes: super::import::parse_input_shapes(&a.input_shape)?,
+        ..Default::default()
+    };
+    let mut g = qcc::model::load_model_with(&a.model, &opts)?;
+    if a.q.calib.is_some() {
+        g = a.q.quantize(&g)?.int;
+    } else if g.phase() < qcc_ir::Phase::Calibrated {
+        // A float model; an already quantized graph (`qcc quantize -o x.qir`) is taken as is.
+        qcc::quantize::canonicalize(&mut g)?;
+    }
+    let target = match (a.target, a.vnni) {
+        (CompileTarget::X86_64, vnni) => AotTarget::X86_64 { vnni },
+        (CompileTarget::Aarch64, false) => AotTarget::Aarch64,
+        (CompileTarget::Aarch64, true) => bail!("--vnni is an x86-64 option"),
+    };
+    let CompileBackend::Cranelift = a.backend;
+    let base = a.output.with_extension("");
+    let name = base.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let art = compile_object(&g, target, &name, &Default::default())
+        .with_context(|| format!("compiling {}", a.model.display()))?;
+    let (o, h) = (base.with_extension("o"), base.with_extension("h"));
+    std::fs::write(&o, &art.object).with_context(|| format!("writing {}", o.display()))?;
+    std::fs::write(&h, &art.header).with_context(|| format!("writing {}", h.display()))?;
+    eprintln!(
+        "{} → {} ({} bytes) + {} (arena {} bytes)",
+        a.model.display(),
+        o.display(),
+        art.object.len(),
+        h.display(),
+        art.arena_size
+    );
+    Ok(0)
+}
