@@ -123,6 +123,15 @@ pub fn compile(g: &Graph, opts: &CompileOptions) -> Result<CompiledModel, Backen
                 let n = lowered.buffers[st.output].numel();
                 (elementwise::unary(isa, idx, *u, n), StepData::plain())
             }
+            other => match crate::kernels::cnn::build(isa, idx, &lowered, st) {
+                Some(k) => {
+                    let d = StepData { gemm: None, consts: k.consts, rows: k.rows, row_split: k.rows > 0 };
+                    (k.func, d)
+                }
+                None => {
+                    return Err(BackendError::InvalidSpec(format!("no kernel for {}", other.name())))
+                }
+            },
         };
         funcs.push(f);
         data.push(d);
@@ -241,13 +250,8 @@ fn step_args(
             out,
         ]
     } else if !d.consts.is_empty() {
-        vec![
-            in0,
-            Arg::Abs(d.consts[0].as_ptr() as usize),
-            Arg::Abs(d.consts[1].as_ptr() as usize),
-            Arg::Abs(0),
-            out,
-        ]
+        let c = |i: usize| Arg::Abs(d.consts.get(i).map_or(0, |c| c.as_ptr() as usize));
+        vec![in0, c(0), c(1), c(2), out]
     } else {
         let in1 = st.inputs.get(1).map_or(Arg::Abs(0), |&b| buf_arg(l, consts, b));
         vec![in0, in1, Arg::Abs(0), Arg::Abs(0), out]
