@@ -133,6 +133,9 @@ pub fn compile(g: &Graph, opts: &CompileOptions) -> Result<CompiledModel, Backen
                 }
             },
         };
+        if std::env::var_os("QCC_DUMP_CLIF").is_some() {
+            eprintln!("; step {i} ({})\n{}", st.kernel.name(), f.display());
+        }
         funcs.push(f);
         data.push(d);
     }
@@ -183,6 +186,9 @@ pub fn compile(g: &Graph, opts: &CompileOptions) -> Result<CompiledModel, Backen
         b.finalize(cfg);
         func
     };
+    if std::env::var_os("QCC_DUMP_CLIF").is_some() {
+        eprintln!("; model\n{}", model.display());
+    }
     let model_id = module.define("model", model)?;
     module.finalize()?;
     let kernels = ids

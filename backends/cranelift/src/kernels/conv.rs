@@ -180,10 +180,11 @@ pub fn relayout(isa: &dyn TargetIsa, index: u32, k: &Relayout) -> Function {
     let (c, hw) = (k.c as i64, k.hw as i64);
     let ty = if k.elem == 4 { I32 } else { I8 };
     super::build_kernel(isa, index, |b, p| {
-        let (px, pout) = (p[0], p[4]);
+        // `xi`: the NCHW side, `oi`: the NHWC side.
+        let (pnchw, pnhwc) = if k.to_nhwc { (p[0], p[4]) } else { (p[4], p[0]) };
         counted_loop(b, k.n, &mut |b, n| {
-            let xi = offset(b, px, n, c * hw * e);
-            let oi = offset(b, pout, n, c * hw * e);
+            let xi = offset(b, pnchw, n, c * hw * e);
+            let oi = offset(b, pnhwc, n, c * hw * e);
             counted_loop(b, k.c, &mut |b, ch| {
                 counted_loop(b, k.hw, &mut |b, q| {
                     // NCHW index ch·hw + q, NHWC index q·c + ch.
@@ -387,13 +388,23 @@ impl Spec {
         out: Value,
     ) {
         let m = self.m;
-        let vec_lanes = 4;
-        let mut c0 = 0usize;
-        for nv in [4usize, 1] {
-            while c0 + nv * vec_lanes <= m {
-                self.depthwise_block(b, tp, pw, pb, out, c0, nv);
-                c0 += nv * vec_lanes;
-            }
+        // 16-channel blocks in a runtime loop (small code, fast to compile), then up to three
+        // 4-channel blocks and a scalar tail unrolled.
+        let blocks = m / 16;
+        let e = if self.quant { self.elem as i64 } else { 4 };
+        if blocks > 0 {
+            counted_loop(b, blocks, &mut |b, i| {
+                let tpi: Vec<Value> = tp.iter().map(|&p| offset(b, p, i, 16 * e)).collect();
+                let pwi = offset(b, pw, i, 64);
+                let pbi = offset(b, pb, i, 64);
+                let oi = offset(b, out, i, (16 * self.out_bytes) as i64);
+                self.depthwise_block(b, &tpi, pwi, pbi, oi, 0, 4);
+            });
+        }
+        let mut c0 = blocks * 16;
+        while c0 + 4 <= m {
+            self.depthwise_block(b, tp, pw, pb, out, c0, 1);
+            c0 += 4;
         }
         for c in c0..m {
             self.channel_scalar(b, tp, pw, pb, out, c, true);
@@ -514,7 +525,7 @@ impl Spec {
 
     fn grouped_pixel(&self, b: &mut FunctionBuilder<'_>, tp: &[Value], pw: Value, pb: Value, out: Value) {
         let cg = self.cg;
-        if self.m * self.taps * cg <= 4096 {
+        if self.m * self.taps * cg <= 256 {
             for co in 0..self.m {
                 self.channel_scalar(b, tp, pw, pb, out, co, false);
             }

@@ -268,7 +268,11 @@ impl Cx<'_> {
             }
             b
         }
-        let pointwise = kh == 1 && kw == 1 && geom.stride == (1, 1) && geom.pad == (0, 0);
+        let pointwise = kh == 1
+            && kw == 1
+            && geom.stride == (1, 1)
+            && geom.pad == (0, 0)
+            && (geom.oh, geom.ow) == (geom.h, geom.w);
         let (a_buf, step_ops) = if pointwise {
             (self.to_nhwc(id, x)?, ops)
         } else {
