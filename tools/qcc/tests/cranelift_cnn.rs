@@ -52,6 +52,7 @@ fn cut_softmax(g: &mut Graph) -> bool {
         })
         .collect();
     g.set_outputs(outs).expect("outputs");
+    g.remove_dead_nodes();
     cut
 }
 
@@ -87,8 +88,9 @@ fn run_model(name: &str, input: &str, output: &str) {
     let cut = cut_softmax(&mut float);
     let cm = compile(&float, &CompileOptions::default()).expect("compile fp32");
     eprintln!(
-        "{name} fp32: compile {:.1} ms ({} steps, arena {} bytes)",
+        "{name} fp32: compile {:.1} ms (Cranelift {:.1} ms; {} steps, arena {} bytes)",
         cm.compile_time().as_secs_f64() * 1e3,
+        cm.codegen_time().as_secs_f64() * 1e3,
         cm.lowered().steps.len(),
         cm.lowered().arena_size
     );
@@ -104,7 +106,11 @@ fn run_model(name: &str, input: &str, output: &str) {
     let mut int = qm.int.clone();
     cut_softmax(&mut int);
     let cm = compile(&int, &CompileOptions::default()).expect("compile int8");
-    eprintln!("{name} int8: compile {:.1} ms", cm.compile_time().as_secs_f64() * 1e3);
+    eprintln!(
+        "{name} int8: compile {:.1} ms (Cranelift {:.1} ms)",
+        cm.compile_time().as_secs_f64() * 1e3,
+        cm.codegen_time().as_secs_f64() * 1e3
+    );
     let got = cm.run(xs).expect("run int8");
     let want = qcc_ir::interp::run(&int, xs).expect("interp int8");
     assert_eq!(got, want, "{name} int8 differs from the interpreter");

@@ -12,7 +12,7 @@ use super::cnn::{fl, offset, range_loop, requant_scalar, requant_vec, vfl};
 use super::counted_loop;
 use crate::gemm::pack::AlignedBytes;
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::types::{F32, F32X4, I16X8, I32, I32X4, I64, I8, I8X16};
+use cranelift_codegen::ir::types::{F32, F32X4, I32, I32X4, I64, I8, I8X16};
 use cranelift_codegen::ir::{Function, InstBuilder, Value};
 use cranelift_codegen::isa::TargetIsa;
 use cranelift_frontend::FunctionBuilder;
@@ -270,7 +270,7 @@ pub fn direct(isa: &dyn TargetIsa, index: u32, k: &DirectConv) -> (Function, Vec
             (q.requant.clone(), q.x_signed, if q.requant.is_some() { 1 } else { 4 })
         }
     };
-    let spec = Spec { g, m, mp, cg, mg, taps, quant, signed_in, requant, elem, out_bytes };
+    let spec = Spec { m, mp, cg, mg, taps, quant, signed_in, requant, elem, out_bytes };
     let f = super::build_kernel(isa, index, |b, p| {
         let (px, pw, pb, ppad, pout, m0, m1) = (p[0], p[1], p[2], p[3], p[4], p[5], p[6]);
         let e = elem as i64;
@@ -334,7 +334,6 @@ fn weight_words<T: Copy>(
 }
 
 struct Spec {
-    g: ConvGeom,
     m: usize,
     mp: usize,
     cg: usize,
@@ -374,7 +373,6 @@ impl Spec {
             let v = b.ins().scalar_to_vector(I32X4, w);
             let v = b.ins().bitcast(I8X16, vfl(), v);
             let h = widen16(b, v, false);
-            let _ = I16X8;
             vec![widen16(b, h, false)]
         }
     }
@@ -532,7 +530,6 @@ impl Spec {
         } else {
             // Large layers: a runtime loop over output channels (same arithmetic).
             let st = if self.quant { I32 } else { F32 };
-            let _ = self.g;
             counted_loop(b, self.m, &mut |b, co| {
                 let bp = offset(b, pb, co, 4);
                 let mut acc = b.ins().load(st, fl(), bp, 0);
