@@ -125,11 +125,19 @@ pub fn compile(g: &Graph, opts: &CompileOptions) -> Result<CompiledModel, Backen
             }
             other => match crate::kernels::cnn::build(isa, idx, &lowered, st) {
                 Some(k) => {
-                    let d = StepData { gemm: None, consts: k.consts, rows: k.rows, row_split: k.rows > 0 };
+                    let d = StepData {
+                        gemm: None,
+                        consts: k.consts,
+                        rows: k.rows,
+                        row_split: k.rows > 0,
+                    };
                     (k.func, d)
                 }
                 None => {
-                    return Err(BackendError::InvalidSpec(format!("no kernel for {}", other.name())))
+                    return Err(BackendError::InvalidSpec(format!(
+                        "no kernel for {}",
+                        other.name()
+                    )))
                 }
             },
         };

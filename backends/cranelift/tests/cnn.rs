@@ -109,14 +109,9 @@ fn qconv_graph(cc: &ConvCase, x_signed: bool, epi: Epi, seed: u64) -> Graph {
     let wn = m * cc.c_per_group * cc.k.0 * cc.k.1;
     let w: Vec<i8> = (0..wn).map(|_| (r.next() % 255) as i8).map(|v| v.max(-127)).collect();
     let sw: Vec<f32> = (0..m).map(|j| 0.002 * (1 + j % 7) as f32).collect();
-    let wt = TensorType::fixed(DType::I8, &[m, cc.c_per_group, cc.k.0, cc.k.1]).with_quant(
-        Quant::Axis { axis: 0, scales: sw.clone(), zero_points: vec![0; m] },
-    );
-    let wv = g.add_const_typed(
-        "w",
-        Tensor::i8(&[m, cc.c_per_group, cc.k.0, cc.k.1], w),
-        wt,
-    );
+    let wt = TensorType::fixed(DType::I8, &[m, cc.c_per_group, cc.k.0, cc.k.1])
+        .with_quant(Quant::Axis { axis: 0, scales: sw.clone(), zero_points: vec![0; m] });
+    let wv = g.add_const_typed("w", Tensor::i8(&[m, cc.c_per_group, cc.k.0, cc.k.1], w), wt);
     let bias: Vec<i32> = (0..m).map(|_| (r.next() % 20001) as i32 - 10000).collect();
     let bv = g.add_const("b", Tensor::i32(&[m], bias));
     let oshape = [cc.n, m, oh, ow];
@@ -211,8 +206,8 @@ fn conv_case() -> impl Strategy<Value = ConvCase> {
                 dil: d,
                 pads: [p.0, p.1, p.2, p.3],
             };
-            let fits = cc.h + p.0 + p.2 >= d.0 * (k.0 - 1) + 1
-                && cc.w + p.1 + p.3 >= d.1 * (k.1 - 1) + 1;
+            let fits =
+                cc.h + p.0 + p.2 >= d.0 * (k.0 - 1) + 1 && cc.w + p.1 + p.3 >= d.1 * (k.1 - 1) + 1;
             fits.then_some(cc)
         })
 }
@@ -281,7 +276,8 @@ fn conv_f32_graph(cc: &ConvCase, bias: bool, seed: u64) -> Graph {
 #[test]
 fn depthwise_qconv_vector_blocks_and_tails() {
     // 16-channel blocks, 4-channel blocks and scalar tails; stride 1 and 2; u8 and i8.
-    for (c, stride, signed) in [(37usize, 1usize, false), (21, 2, true), (3, 1, false), (48, 2, false)]
+    for (c, stride, signed) in
+        [(37usize, 1usize, false), (21, 2, true), (3, 1, false), (48, 2, false)]
     {
         let cc = depthwise(c, 7, 6, stride);
         let epi = Epi::Requant { signed, sy: 0.05, act: 2 };
@@ -296,7 +292,10 @@ fn depthwise_qconv_vector_blocks_and_tails() {
 fn depthwise_conv_f32() {
     for (c, stride) in [(37usize, 1usize), (8, 2), (3, 1)] {
         let g = conv_f32_graph(&depthwise(c, 9, 5, stride), true, c as u64);
-        let x = Tensor::f32(&[1, c, 9, 5], (0..c * 45).map(|i| ((i * 37) % 101) as f32 / 50.0 - 1.0).collect());
+        let x = Tensor::f32(
+            &[1, c, 9, 5],
+            (0..c * 45).map(|i| ((i * 37) % 101) as f32 / 50.0 - 1.0).collect(),
+        );
         check_close(&g, &[x], 1e-5, 1e-5);
     }
 }
@@ -336,12 +335,10 @@ fn quantized_elementwise_pool_and_lut() {
         let lut = g.add_op(Op::Lut, "lut", &[y, tv], q(dt, &s, 0.05, 2)).unwrap();
         let add = g.add_op(Op::QAdd, "add", &[lut, gap], q(dt, &s, 0.07, zy)).unwrap();
         let mul = g.add_op(Op::QMul, "mul", &[add, gap], q(dt, &s, 0.02, 1)).unwrap();
-        let k = g.add_const_typed(
-            "k",
-            Tensor::u8(&[1], vec![200]),
-            q(DType::U8, &[1], 0.01, 0),
-        );
-        let mul2 = g.add_op(Op::QMul, "mul2", &[mul, k], q(dt, &s, 0.004, if signed { -1 } else { 0 })).unwrap();
+        let k = g.add_const_typed("k", Tensor::u8(&[1], vec![200]), q(DType::U8, &[1], 0.01, 0));
+        let mul2 = g
+            .add_op(Op::QMul, "mul2", &[mul, k], q(dt, &s, 0.004, if signed { -1 } else { 0 }))
+            .unwrap();
         g.add_output("gap", gap).unwrap();
         g.add_output("mul2", mul2).unwrap();
         let _ = sy;
@@ -379,7 +376,12 @@ fn f32_activations_and_pools() {
         let s2 = [2usize, 6, 5, 8];
         let m = g.add_op(Op::MaxPool(mp), "mp", &[hs], f32t(&s2)).unwrap();
         let hsg = g
-            .add_op(Op::HardSigmoid(HardSigmoidAttrs { alpha: 0.3, beta: 0.4 }), "hsg", &[m], f32t(&s2))
+            .add_op(
+                Op::HardSigmoid(HardSigmoidAttrs { alpha: 0.3, beta: 0.4 }),
+                "hsg",
+                &[m],
+                f32t(&s2),
+            )
             .unwrap();
         let ap = PoolAttrs {
             kernel_shape: vec![2, 3],
@@ -396,7 +398,8 @@ fn f32_activations_and_pools() {
         let mul = g.add_op(Op::Mul, "mul", &[gp, add], f32t(&s3)).unwrap();
         g.set_outputs(vec![("mul".into(), mul), ("gp".into(), gp), ("y".into(), y)]).unwrap();
         let x = input(&[2, 3, 9, 8], 5, 0.02);
-        let x = Tensor::f32(&x.shape, x.as_f32().unwrap().iter().map(|v| v.clamp(-3.0, 3.0)).collect());
+        let x =
+            Tensor::f32(&x.shape, x.as_f32().unwrap().iter().map(|v| v.clamp(-3.0, 3.0)).collect());
         check_close(&g, &[x], 1e-5, 1e-5);
     }
 }

@@ -238,7 +238,9 @@ pub fn describe(k: &crate::Kernel) -> String {
     use crate::Kernel;
     let q8 = |s: bool| if s { "i8" } else { "u8" };
     match k {
-        Kernel::Im2col(i) => format!("im2col {} strides={:?} elem={}", i.geom.text(), i.in_strides, i.elem),
+        Kernel::Im2col(i) => {
+            format!("im2col {} strides={:?} elem={}", i.geom.text(), i.in_strides, i.elem)
+        }
         Kernel::DirectConv(d) => {
             let ty = match &d.data {
                 DirectData::F32 { bias, .. } => format!("f32 bias={}", bias.is_some()),
@@ -249,7 +251,13 @@ pub fn describe(k: &crate::Kernel) -> String {
                     q.bias.is_some(),
                     match &q.requant {
                         None => "i32".to_string(),
-                        Some(r) => format!("{}<zp={}> clamp=[{},{}]", q8(r.signed), r.zero_point, r.lo, r.hi),
+                        Some(r) => format!(
+                            "{}<zp={}> clamp=[{},{}]",
+                            q8(r.signed),
+                            r.zero_point,
+                            r.lo,
+                            r.hi
+                        ),
                     }
                 ),
             };
@@ -265,7 +273,12 @@ pub fn describe(k: &crate::Kernel) -> String {
         ),
         Kernel::QBinary(q) => format!(
             "q{:?} {:?} a_strides={:?} b_strides={:?} zp={:?} -> {}",
-            q.op, q.shape, q.a_strides, q.b_strides, q.zero_points, q8(q.signed)
+            q.op,
+            q.shape,
+            q.a_strides,
+            q.b_strides,
+            q.zero_points,
+            q8(q.signed)
         ),
         Kernel::Lut { signed } => format!("lut {}", q8(*signed)),
         Kernel::GlobalAvgPool(p) => format!(
@@ -276,7 +289,13 @@ pub fn describe(k: &crate::Kernel) -> String {
             if p.nhwc { "nhwc" } else { "nchw" },
             match &p.quant {
                 None => "f32".to_string(),
-                Some(q) => format!("{}<zp={}> -> {}<zp={}>", q8(q.x_signed), q.x_zero_point, q8(q.signed), q.zero_point),
+                Some(q) => format!(
+                    "{}<zp={}> -> {}<zp={}>",
+                    q8(q.x_signed),
+                    q.x_zero_point,
+                    q8(q.signed),
+                    q.zero_point
+                ),
             }
         ),
         Kernel::Pool2d(p) => {

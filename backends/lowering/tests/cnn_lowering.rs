@@ -18,12 +18,8 @@ fn qconv(g: &mut Graph, x: Value, c: usize, m: usize, k: usize, group: usize, hw
         Tensor::i8(&[m, cg, k, k], vec![1; m * cg * k * k]),
         TensorType::fixed(DType::I8, &[m, cg, k, k]).with_quant(Quant::tensor(0.01, 0)),
     );
-    let at = ConvAttrs {
-        kernel_shape: vec![k, k],
-        pads: vec![k / 2; 4],
-        group,
-        ..Default::default()
-    };
+    let at =
+        ConvAttrs { kernel_shape: vec![k, k], pads: vec![k / 2; 4], group, ..Default::default() };
     let acc_ty =
         TensorType::fixed(DType::I32, &[1, m, hw, hw]).with_quant(Quant::tensor(0.0001, 0));
     let acc = g.add_op(Op::QConv(at), "conv", &[x, w], acc_ty).unwrap();
@@ -86,7 +82,12 @@ fn conv_1d_is_a_typed_error() {
     let x = g.add_input("x", TensorType::fixed(DType::F32, &[1, 2, 5]));
     let w = g.add_const("w", Tensor::f32(&[2, 2, 3], vec![0.5; 12]));
     let y = g
-        .add_op(Op::Conv(ConvAttrs::default()), "c1d", &[x, w], TensorType::fixed(DType::F32, &[1, 2, 3]))
+        .add_op(
+            Op::Conv(ConvAttrs::default()),
+            "c1d",
+            &[x, w],
+            TensorType::fixed(DType::F32, &[1, 2, 3]),
+        )
         .unwrap();
     g.add_output("y", y).unwrap();
     let e = lower(&g).expect_err("1-d conv is not lowered");

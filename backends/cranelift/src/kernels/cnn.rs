@@ -27,9 +27,11 @@ pub fn build(isa: &dyn TargetIsa, index: u32, l: &LoweredModel, st: &Step) -> Op
     let numel = l.buffers[st.output].numel();
     let plain = |func| Some(CnnKernel { func, consts: vec![], rows: 0 });
     match &st.kernel {
-        Kernel::Im2col(k) => {
-            Some(CnnKernel { func: conv::im2col(isa, index, k), consts: vec![], rows: k.geom.rows() })
-        }
+        Kernel::Im2col(k) => Some(CnnKernel {
+            func: conv::im2col(isa, index, k),
+            consts: vec![],
+            rows: k.geom.rows(),
+        }),
         Kernel::DirectConv(k) => {
             let (func, consts) = conv::direct(isa, index, k);
             Some(CnnKernel { func, consts, rows: k.geom.rows() })

@@ -215,7 +215,9 @@ pub fn direct(isa: &dyn TargetIsa, index: u32, k: &DirectConv) -> (Function, Vec
     {
         DirectData::F32 { w, bias } => (
             weight_words(w, m, cg, taps, depthwise, mp, |x| x.to_bits()),
-            (0..mp).map(|j| bias.as_ref().and_then(|bb| bb.get(j)).map_or(0, |x| x.to_bits())).collect(),
+            (0..mp)
+                .map(|j| bias.as_ref().and_then(|bb| bb.get(j)).map_or(0, |x| x.to_bits()))
+                .collect(),
             vec![],
             0,
             4,
@@ -227,7 +229,8 @@ pub fn direct(isa: &dyn TargetIsa, index: u32, k: &DirectConv) -> (Function, Vec
                 if j >= m {
                     return 0u32;
                 }
-                let wsum: i64 = q.w[j * cg * taps..(j + 1) * cg * taps].iter().map(|&x| x as i64).sum();
+                let wsum: i64 =
+                    q.w[j * cg * taps..(j + 1) * cg * taps].iter().map(|&x| x as i64).sum();
                 let v = q.bias.as_ref().map_or(0, |bb| bb[j] as i64) - zx * wsum - zacc;
                 v as i32 as u32
             });
@@ -235,7 +238,11 @@ pub fn direct(isa: &dyn TargetIsa, index: u32, k: &DirectConv) -> (Function, Vec
                 None => vec![],
                 Some(r) => (0..mp)
                     .map(|j| {
-                        let x = if r.multipliers.len() == 1 { r.multipliers[0] } else { r.multipliers.get(j).copied().unwrap_or(0.0) };
+                        let x = if r.multipliers.len() == 1 {
+                            r.multipliers[0]
+                        } else {
+                            r.multipliers.get(j).copied().unwrap_or(0.0)
+                        };
                         x.to_bits()
                     })
                     .collect(),
@@ -449,7 +456,8 @@ impl Spec {
                     .iter()
                     .enumerate()
                     .map(|(v, &a)| {
-                        let mv = b.ins().load(F32X4, fl(), pb, (mult_base + 4 * (c0 + 4 * v)) as i32);
+                        let mv =
+                            b.ins().load(F32X4, fl(), pb, (mult_base + 4 * (c0 + 4 * v)) as i32);
                         requant_vec(b, a, mv, r.zero_point, r.lo, r.hi)
                     })
                     .collect();
@@ -494,11 +502,16 @@ impl Spec {
         for (t, &p) in tp.iter().enumerate() {
             for ci in 0..self.cg {
                 let ch = gi * self.cg + ci;
-                let woff = if depthwise { t * self.mp + co } else { (co * self.taps + t) * self.cg + ci };
+                let woff =
+                    if depthwise { t * self.mp + co } else { (co * self.taps + t) * self.cg + ci };
                 let w = b.ins().load(st, fl(), pw, (4 * woff) as i32);
                 if self.quant {
                     let x = b.ins().load(I8, fl(), p, ch as i32);
-                    let x = if self.signed_in { b.ins().sextend(I32, x) } else { b.ins().uextend(I32, x) };
+                    let x = if self.signed_in {
+                        b.ins().sextend(I32, x)
+                    } else {
+                        b.ins().uextend(I32, x)
+                    };
                     let pr = b.ins().imul(x, w);
                     acc = b.ins().iadd(acc, pr);
                 } else {
@@ -521,7 +534,14 @@ impl Spec {
         }
     }
 
-    fn grouped_pixel(&self, b: &mut FunctionBuilder<'_>, tp: &[Value], pw: Value, pb: Value, out: Value) {
+    fn grouped_pixel(
+        &self,
+        b: &mut FunctionBuilder<'_>,
+        tp: &[Value],
+        pw: Value,
+        pb: Value,
+        out: Value,
+    ) {
         let cg = self.cg;
         if self.m * self.taps * cg <= 256 {
             for co in 0..self.m {
@@ -542,7 +562,11 @@ impl Spec {
                         let w = b.ins().load(st, fl(), wrow, (4 * (t * cg + ci)) as i32);
                         if self.quant {
                             let x = b.ins().load(I8, fl(), xp, ci as i32);
-                            let x = if self.signed_in { b.ins().sextend(I32, x) } else { b.ins().uextend(I32, x) };
+                            let x = if self.signed_in {
+                                b.ins().sextend(I32, x)
+                            } else {
+                                b.ins().uextend(I32, x)
+                            };
                             let pr = b.ins().imul(x, w);
                             acc = b.ins().iadd(acc, pr);
                         } else {

@@ -140,7 +140,11 @@ impl Cx<'_> {
             }
         }
         let multipliers = sx.iter().map(|&s| qmath::multiplier(s, sy)).collect();
-        Ok((ops, out, Some(QRequant { signed, acc_zero_point: zx, multipliers, zero_point: zy, lo, hi })))
+        Ok((
+            ops,
+            out,
+            Some(QRequant { signed, acc_zero_point: zx, multipliers, zero_point: zy, lo, hi }),
+        ))
     }
 
     pub(super) fn conv(&mut self, id: NodeId) -> Result<(), LowerError> {
@@ -152,14 +156,18 @@ impl Cx<'_> {
         };
         let (x, w) = (self.operand(id, 0)?, self.operand(id, 1)?);
         let xs = self.shape(id, x)?;
-        let wt = self.constant(w).ok_or_else(|| self.err(id, "weights must be a constant"))?.clone();
+        let wt =
+            self.constant(w).ok_or_else(|| self.err(id, "weights must be a constant"))?.clone();
         if xs.len() != 4 || wt.shape.len() != 4 {
             return Err(self.err(id, "only 2-d convolutions ([N, C, H, W])"));
         }
         let group = at.group.max(1);
         let (m, cg, kh, kw) = (wt.shape[0], wt.shape[1], wt.shape[2], wt.shape[3]);
         if xs[1] != cg * group || m % group != 0 {
-            return Err(self.err(id, format!("weights {:?} do not fit input {xs:?} with group {group}", wt.shape)));
+            return Err(self.err(
+                id,
+                format!("weights {:?} do not fit input {xs:?} with group {group}", wt.shape),
+            ));
         }
         if !at.kernel_shape.is_empty() && at.kernel_shape != [kh, kw] {
             return Err(self.err(id, "kernel_shape differs from the weights"));
@@ -261,7 +269,8 @@ impl Cx<'_> {
                 for ch in 0..c {
                     for i in 0..kh {
                         for j in 0..kw {
-                            b[((i * kw + j) * c + ch) * m + co] = w[((co * c + ch) * kh + i) * kw + j];
+                            b[((i * kw + j) * c + ch) * m + co] =
+                                w[((co * c + ch) * kh + i) * kw + j];
                         }
                     }
                 }
@@ -289,7 +298,8 @@ impl Cx<'_> {
                 DirectData::F32 { .. } => 0u32,
                 DirectData::Quant(q) => (q.x_zero_point as u32) & 0xff,
             };
-            let scratch = self.new_buf(dtype, vec![rows, k], Storage::Arena { offset: 0, view_of: None });
+            let scratch =
+                self.new_buf(dtype, vec![rows, k], Storage::Arena { offset: 0, view_of: None });
             let kernel = Kernel::Im2col(Im2col { geom, in_strides, elem: dtype.size_bytes(), pad });
             self.step(id, format!("{ops}(im2col)"), kernel, vec![xb], scratch);
             (scratch, ops)

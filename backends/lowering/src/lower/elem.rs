@@ -41,11 +41,16 @@ impl Cx<'_> {
                         match (tq(a), tq(b), tq(out)) {
                             (Some(x), Some(y), Some(z)) => (x, y, z),
                             _ => {
-                                return Err(self.err(id, "operands and result must be 8-bit, per tensor"))
+                                return Err(
+                                    self.err(id, "operands and result must be 8-bit, per tensor")
+                                )
                             }
                         };
                     let qop = if matches!(op, Op::QAdd) {
-                        QBinOp::Add { ma: qmath::multiplier(sa_, sy), mb: qmath::multiplier(sb_, sy) }
+                        QBinOp::Add {
+                            ma: qmath::multiplier(sa_, sy),
+                            mb: qmath::multiplier(sb_, sy),
+                        }
                     } else {
                         QBinOp::Mul { m: qmath::product_multiplier(sa_, sb_, sy) }
                     };
@@ -83,7 +88,8 @@ impl Cx<'_> {
                 let tb = self.buf(id, t)?;
                 let signed = signed8(g.value_type(x).dtype)
                     .ok_or_else(|| self.err(id, "Lut input must be u8 or i8"))?;
-                let tt = self.constant(t).ok_or_else(|| self.err(id, "table must be a constant"))?;
+                let tt =
+                    self.constant(t).ok_or_else(|| self.err(id, "table must be a constant"))?;
                 if tt.numel() != 256
                     || signed8(tt.dtype).is_none()
                     || signed8(g.value_type(out).dtype).is_none()
@@ -101,7 +107,9 @@ impl Cx<'_> {
                 }
                 let act = match op {
                     Op::HardSwish => Activation::HardSwish,
-                    Op::HardSigmoid(at) => Activation::HardSigmoid { alpha: at.alpha, beta: at.beta },
+                    Op::HardSigmoid(at) => {
+                        Activation::HardSigmoid { alpha: at.alpha, beta: at.beta }
+                    }
                     _ => Activation::Sigmoid,
                 };
                 let xb = self.buf(id, x)?;

@@ -59,8 +59,7 @@ impl Cx<'_> {
     fn view(&mut self, src: BufId, shape: Vec<usize>) -> BufId {
         let root = self.root[src];
         let dtype = self.bufs[src].dtype;
-        let b =
-            self.new_buf(dtype, shape, Storage::Arena { offset: 0, view_of: Some(root) });
+        let b = self.new_buf(dtype, shape, Storage::Arena { offset: 0, view_of: Some(root) });
         self.root[b] = root;
         b
     }
@@ -78,8 +77,7 @@ impl Cx<'_> {
         } else {
             let elem = self.bufs[src].dtype.size_bytes();
             let dtype = self.bufs[src].dtype;
-            let out =
-                self.new_buf(dtype, logical, Storage::Arena { offset: 0, view_of: None });
+            let out = self.new_buf(dtype, logical, Storage::Arena { offset: 0, view_of: None });
             self.steps.push(Step {
                 node: super::node_name(self.g, id),
                 ops: "Relayout".into(),
@@ -214,7 +212,12 @@ impl Cx<'_> {
     }
 
     /// An arena buffer for result `v`, NHWC when `nhwc` (and 4-d).
-    pub(super) fn out_buf(&mut self, id: NodeId, v: Value, nhwc: bool) -> Result<BufId, LowerError> {
+    pub(super) fn out_buf(
+        &mut self,
+        id: NodeId,
+        v: Value,
+        nhwc: bool,
+    ) -> Result<BufId, LowerError> {
         let shape = self.shape(id, v)?;
         let nhwc = nhwc && shape.len() == 4;
         let phys = if nhwc { nhwc_shape(&shape) } else { shape };
@@ -239,7 +242,13 @@ impl Cx<'_> {
         inputs: Vec<BufId>,
         output: BufId,
     ) {
-        self.steps.push(Step { node: super::node_name(self.g, id), ops: ops.into(), kernel, inputs, output });
+        self.steps.push(Step {
+            node: super::node_name(self.g, id),
+            ops: ops.into(),
+            kernel,
+            inputs,
+            output,
+        });
     }
 
     /// Lowers a CNN-family op.

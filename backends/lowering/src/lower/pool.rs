@@ -51,7 +51,13 @@ impl Cx<'_> {
         };
         let ob = self.out_buf(id, out, false)?;
         let name = g.node(id).op.name();
-        self.step(id, name, Kernel::GlobalAvgPool(GlobalPool { n, c, hw, nhwc, quant }), vec![xb], ob);
+        self.step(
+            id,
+            name,
+            Kernel::GlobalAvgPool(GlobalPool { n, c, hw, nhwc, quant }),
+            vec![xb],
+            ob,
+        );
         Ok(())
     }
 
@@ -91,8 +97,7 @@ impl Cx<'_> {
         }
         let xb = self.to_nhwc(id, x)?;
         let ob = self.out_buf(id, out, true)?;
-        let kernel =
-            Kernel::Pool2d(Pool2d { geom, max, count_include_pad: at.count_include_pad });
+        let kernel = Kernel::Pool2d(Pool2d { geom, max, count_include_pad: at.count_include_pad });
         let name = g.node(id).op.name();
         self.step(id, name, kernel, vec![xb], ob);
         Ok(())
