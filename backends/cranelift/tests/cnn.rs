@@ -206,8 +206,7 @@ fn conv_case() -> impl Strategy<Value = ConvCase> {
                 dil: d,
                 pads: [p.0, p.1, p.2, p.3],
             };
-            let fits =
-                cc.h + p.0 + p.2 >= d.0 * (k.0 - 1) + 1 && cc.w + p.1 + p.3 >= d.1 * (k.1 - 1) + 1;
+            let fits = cc.h + p.0 + p.2 > d.0 * (k.0 - 1) && cc.w + p.1 + p.3 > d.1 * (k.1 - 1);
             fits.then_some(cc)
         })
 }

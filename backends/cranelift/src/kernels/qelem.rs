@@ -10,6 +10,9 @@ use cranelift_codegen::isa::TargetIsa;
 use cranelift_frontend::FunctionBuilder;
 use qcc_lowering::cnn::{QBinOp, QBinary};
 
+/// (a, b, out) element pointers.
+type Ptrs3 = (Value, Value, Value);
+
 fn load8(b: &mut FunctionBuilder<'_>, p: Value, signed: bool) -> Value {
     let x = b.ins().load(I8, fl(), p, 0);
     if signed {
@@ -34,8 +37,8 @@ pub fn qbinary(isa: &dyn TargetIsa, index: u32, k: &QBinary) -> Function {
             d: usize,
             k: &QBinary,
             sc: &[usize],
-            ptrs: (Value, Value, Value),
-            inner: &dyn Fn(&mut FunctionBuilder<'_>, (Value, Value, Value)),
+            ptrs: Ptrs3,
+            inner: &dyn Fn(&mut FunctionBuilder<'_>, Ptrs3),
         ) {
             if d == k.shape.len() {
                 inner(b, ptrs);
@@ -48,7 +51,7 @@ pub fn qbinary(isa: &dyn TargetIsa, index: u32, k: &QBinary) -> Function {
                 rec(b, d + 1, k, sc, (a, bb, c), inner);
             });
         }
-        let inner = |b: &mut FunctionBuilder<'_>, (pa, pb, pc): (Value, Value, Value)| {
+        let inner = |b: &mut FunctionBuilder<'_>, (pa, pb, pc): Ptrs3| {
             let x = load8(b, pa, k.a_signed);
             let x = b.ins().iadd_imm_s(x, -(za as i64));
             let y = load8(b, pb, k.b_signed);

@@ -239,7 +239,7 @@ impl Cx<'_> {
         if group == 1 {
             self.conv_gemm(id, x, geom, m, data, ops, out)
         } else {
-            let xb = self.to_nhwc(id, x)?;
+            let xb = self.as_nhwc(id, x)?;
             let ob = self.out_buf(id, out, true)?;
             let kernel = Kernel::DirectConv(DirectConv { geom, m, group, data });
             self.step(id, ops, kernel, vec![xb], ob);
@@ -283,7 +283,7 @@ impl Cx<'_> {
             && geom.pad == (0, 0)
             && (geom.oh, geom.ow) == (geom.h, geom.w);
         let (a_buf, step_ops) = if pointwise {
-            (self.to_nhwc(id, x)?, ops)
+            (self.as_nhwc(id, x)?, ops)
         } else {
             let xb = self.buf(id, x)?;
             let xbuf = &self.bufs[xb];

@@ -65,7 +65,7 @@ impl Cx<'_> {
     }
 
     /// The buffer of `v` in NCHW (logical) layout, converting (and remembering) if needed.
-    pub(super) fn to_nchw(&mut self, id: NodeId, v: Value) -> Result<BufId, LowerError> {
+    pub(super) fn as_nchw(&mut self, id: NodeId, v: Value) -> Result<BufId, LowerError> {
         let src = self.buf(id, v)?;
         if !self.is_nhwc(src) {
             return Ok(src);
@@ -92,7 +92,7 @@ impl Cx<'_> {
     }
 
     /// The buffer of 4-d `v` in NHWC layout (a view when both layouts coincide, else a copy).
-    pub(super) fn to_nhwc(&mut self, id: NodeId, v: Value) -> Result<BufId, LowerError> {
+    pub(super) fn as_nhwc(&mut self, id: NodeId, v: Value) -> Result<BufId, LowerError> {
         let src = self.buf(id, v)?;
         if self.is_nhwc(src) {
             return Ok(src);
@@ -140,7 +140,7 @@ impl Cx<'_> {
         }
         for v in self.g.operands(id).into_iter().flatten() {
             if self.map.contains_key(&v) {
-                self.to_nchw(id, v)?;
+                self.as_nchw(id, v)?;
             }
         }
         Ok(())
@@ -167,7 +167,7 @@ impl Cx<'_> {
     pub(super) fn outputs_to_nchw(&mut self) -> Result<(), LowerError> {
         for (_, v) in self.g.outputs().to_vec() {
             if self.map.contains_key(&v) {
-                self.to_nchw(v.node, v)?;
+                self.as_nchw(v.node, v)?;
             }
         }
         Ok(())

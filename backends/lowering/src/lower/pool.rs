@@ -95,7 +95,7 @@ impl Cx<'_> {
         if self.shape(id, out)? != [geom.n, geom.c, geom.oh, geom.ow] {
             return Err(self.err(id, "result does not match the geometry"));
         }
-        let xb = self.to_nhwc(id, x)?;
+        let xb = self.as_nhwc(id, x)?;
         let ob = self.out_buf(id, out, true)?;
         let kernel = Kernel::Pool2d(Pool2d { geom, max, count_include_pad: at.count_include_pad });
         let name = g.node(id).op.name();
