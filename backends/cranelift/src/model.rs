@@ -74,8 +74,25 @@ pub fn compile(g: &Graph, opts: &CompileOptions) -> Result<CompiledModel, Backen
     let path = module.path();
     let mut funcs = Vec::new();
     let mut data = Vec::new();
+    // Kernels whose code depends only on this key are compiled once and shared (their data
+    // comes through pointers): GEMMs of equal shape and epilogue form.
+    let mut keys: Vec<Option<String>> = Vec::new();
     for (i, st) in lowered.steps.iter().enumerate() {
         let idx = i as u32 + 1;
+        keys.push(match &st.kernel {
+            Kernel::QGemm(q) => Some(format!(
+                "q{:?}",
+                (
+                    q.m,
+                    q.n,
+                    q.k,
+                    q.a_signed,
+                    q.requant.as_ref().map(|r| (r.signed, r.zero_point, r.lo, r.hi))
+                )
+            )),
+            Kernel::GemmF32 { n, k, .. } => Some(format!("f{n}x{k}")),
+            _ => None,
+        });
         let isa = module.isa();
         let (f, d) = match &st.kernel {
             Kernel::QGemm(q) => {
@@ -157,8 +174,18 @@ pub fn compile(g: &Graph, opts: &CompileOptions) -> Result<CompiledModel, Backen
         .collect();
     // Define kernels, then the model function calling them.
     let mut ids = Vec::new();
+    let mut seen: std::collections::HashMap<String, cranelift_module::FuncId> =
+        std::collections::HashMap::new();
     for (i, f) in funcs.into_iter().enumerate() {
-        ids.push(module.define(&format!("k{i}_{}", lowered.steps[i].kernel.name()), f)?);
+        if let Some(id) = keys[i].as_ref().and_then(|k| seen.get(k)) {
+            ids.push(*id);
+            continue;
+        }
+        let id = module.define(&format!("k{i}_{}", lowered.steps[i].kernel.name()), f)?;
+        if let Some(k) = &keys[i] {
+            seen.insert(k.clone(), id);
+        }
+        ids.push(id);
     }
     let model = {
         let cc = module.isa().default_call_conv();
