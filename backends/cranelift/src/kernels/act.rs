@@ -1,7 +1,9 @@
 //! f32 activations: HardSwish `x·clamp(x/6 + 0.5, 0, 1)` and HardSigmoid
 //! `clamp(α·x + β, 0, 1)` with the interpreter's operation order (bit-exact), and Sigmoid
 //! `1/(1 + e^{−x})` (x ≥ 0) or `e^x/(1 + e^x)` (x < 0) calling the host's `expf` (Rust's
-//! `f32::exp`, the function the interpreter uses: bit-exact on the same host).
+//! `f32::exp` through an absolute address, the function and formula the interpreter uses; the
+//! tests check 1e-5 relative, bit-exactness is expected but not asserted). JIT only: an AOT
+//! object would need `expf` as an imported symbol instead.
 
 use super::cnn::{fl, offset};
 use super::counted_loop;
