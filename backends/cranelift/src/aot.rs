@@ -124,11 +124,24 @@ pub fn compile_object(
     qcc_ir::infer::infer_graph(&mut typed)
         .map_err(|e| BackendError::InvalidSpec(format!("shape inference: {e}")))?;
     let lowered = qcc_lowering::lower(&typed)?;
+    // Kernels that call into the host process (the JIT's `expf` by address) cannot go into an
+    // object: refuse them rather than emit a call to a meaningless address.
+    if let Some(st) = lowered.steps.iter().find(|st| {
+        matches!(st.kernel, qcc_lowering::Kernel::Act(qcc_lowering::cnn::Activation::Sigmoid))
+    }) {
+        return Err(BackendError::Unsupported {
+            op: st.ops.clone(),
+            node: st.node.clone(),
+            reason: "the f32 Sigmoid kernel calls the JIT host's expf; AOT objects cannot yet \
+                     (quantize the model: its Sigmoid becomes an integer Lut)"
+                .into(),
+        });
+    }
     let Target { isa, path } = match target {
         AotTarget::X86_64 { vnni } => crate::isa::x86_64_target(vnni, isa_opts, true)?,
         AotTarget::Aarch64 => crate::isa::aarch64_target(isa_opts, true)?,
     };
-    let (funcs, data) = build_steps(&lowered, &*isa, path)?;
+    let (funcs, data, _) = build_steps(&lowered, &*isa, path)?;
     let const_bufs = const_buffers(&lowered);
     let prefix = c_prefix(name);
     let builder = ObjectBuilder::new(

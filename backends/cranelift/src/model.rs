@@ -72,12 +72,22 @@ pub fn compile(g: &Graph, opts: &CompileOptions) -> Result<CompiledModel, Backen
         .map_err(|e| BackendError::InvalidSpec(format!("shape inference: {e}")))?;
     let lowered = qcc_lowering::lower(&typed)?;
     let mut module = JitModule::new(&opts.isa, &[])?;
-    let (funcs, data) = build_steps(&lowered, module.isa(), module.path())?;
+    let (funcs, data, keys) = build_steps(&lowered, module.isa(), module.path())?;
     let const_bufs = const_buffers(&lowered);
     // Define kernels, then the model function calling them.
     let mut ids = Vec::new();
+    let mut seen: std::collections::HashMap<String, cranelift_module::FuncId> =
+        std::collections::HashMap::new();
     for (i, f) in funcs.into_iter().enumerate() {
-        ids.push(module.define(&format!("k{i}_{}", lowered.steps[i].kernel.name()), f)?);
+        if let Some(id) = keys[i].as_ref().and_then(|k| seen.get(k)) {
+            ids.push(*id);
+            continue;
+        }
+        let id = module.define(&format!("k{i}_{}", lowered.steps[i].kernel.name()), f)?;
+        if let Some(k) = &keys[i] {
+            seen.insert(k.clone(), id);
+        }
+        ids.push(id);
     }
     let model = {
         let cc = module.isa().default_call_conv();
@@ -113,6 +123,9 @@ pub fn compile(g: &Graph, opts: &CompileOptions) -> Result<CompiledModel, Backen
         b.finalize(cfg);
         func
     };
+    if std::env::var_os("QCC_DUMP_CLIF").is_some() {
+        eprintln!("; model\n{}", model.display());
+    }
     let model_id = module.define("model", model)?;
     module.finalize()?;
     let kernels = ids
@@ -140,6 +153,9 @@ pub fn compile(g: &Graph, opts: &CompileOptions) -> Result<CompiledModel, Backen
     })
 }
 
+/// Kernel functions, their data and sharing keys, one per step (see [`build_steps`]).
+pub(crate) type StepKernels = (Vec<Function>, Vec<StepData>, Vec<Option<String>>);
+
 /// Generates the kernel of every step of `lowered` for `isa` (whose int8 dot-product path is
 /// `path`), with the compile-time data (packed weights, tables) each kernel reads. Shared by the
 /// JIT ([`compile`]) and AOT objects ([`crate::aot`]).
@@ -147,11 +163,28 @@ pub(crate) fn build_steps(
     lowered: &LoweredModel,
     isa: &dyn TargetIsa,
     path: DotPath,
-) -> Result<(Vec<Function>, Vec<StepData>), BackendError> {
+) -> Result<StepKernels, BackendError> {
     let mut funcs = Vec::new();
     let mut data = Vec::new();
+    // Kernels whose code depends only on this key are compiled once and shared (their data
+    // comes through pointers): GEMMs of equal shape and epilogue form.
+    let mut keys: Vec<Option<String>> = Vec::new();
     for (i, st) in lowered.steps.iter().enumerate() {
         let idx = i as u32 + 1;
+        keys.push(match &st.kernel {
+            Kernel::QGemm(q) => Some(format!(
+                "q{:?}",
+                (
+                    q.m,
+                    q.n,
+                    q.k,
+                    q.a_signed,
+                    q.requant.as_ref().map(|r| (r.signed, r.zero_point, r.lo, r.hi))
+                )
+            )),
+            Kernel::GemmF32 { n, k, .. } => Some(format!("f{n}x{k}")),
+            _ => None,
+        });
         let (f, d) = match &st.kernel {
             Kernel::QGemm(q) => {
                 let epilogue = match &q.requant {
@@ -198,11 +231,31 @@ pub(crate) fn build_steps(
                 let n = lowered.buffers[st.output].numel();
                 (elementwise::unary(isa, idx, *u, n), StepData::plain())
             }
+            other => match crate::kernels::cnn::build(isa, idx, lowered, st) {
+                Some(k) => {
+                    let d = StepData {
+                        gemm: None,
+                        consts: k.consts,
+                        rows: k.rows,
+                        row_split: k.rows > 0,
+                    };
+                    (k.func, d)
+                }
+                None => {
+                    return Err(BackendError::InvalidSpec(format!(
+                        "no kernel for {}",
+                        other.name()
+                    )))
+                }
+            },
         };
+        if std::env::var_os("QCC_DUMP_CLIF").is_some() {
+            eprintln!("; step {i} ({})\n{}", st.kernel.name(), f.display());
+        }
         funcs.push(f);
         data.push(d);
     }
-    Ok((funcs, data))
+    Ok((funcs, data, keys))
 }
 
 /// The bytes of every constant buffer of the plan (None for arena buffers).
@@ -257,13 +310,8 @@ pub(crate) fn step_args(
             out,
         ]
     } else if !d.consts.is_empty() {
-        vec![
-            in0,
-            Arg::Abs(d.consts[0].as_ptr() as usize),
-            Arg::Abs(d.consts[1].as_ptr() as usize),
-            Arg::Abs(0),
-            out,
-        ]
+        let c = |i: usize| Arg::Abs(d.consts.get(i).map_or(0, |c| c.as_ptr() as usize));
+        vec![in0, c(0), c(1), c(2), out]
     } else {
         let in1 = st.inputs.get(1).map_or(Arg::Abs(0), |&b| buf_arg(l, consts, b));
         vec![in0, in1, Arg::Abs(0), Arg::Abs(0), out]

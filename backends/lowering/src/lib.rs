@@ -9,6 +9,7 @@
 //! text form.
 #![deny(missing_docs)]
 
+pub mod cnn;
 pub mod error;
 pub mod lower;
 pub mod model;

@@ -7,6 +7,11 @@ use qcc_ir::{qmath, DType, Graph, NodeId, Op, Quant, Tensor, Value};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+mod conv;
+mod elem;
+mod layout;
+mod pool;
+
 struct Cx<'g> {
     g: &'g Graph,
     bufs: Vec<Buffer>,
@@ -15,6 +20,8 @@ struct Cx<'g> {
     map: HashMap<Value, BufId>,
     steps: Vec<Step>,
     fused: HashSet<NodeId>,
+    /// Arena buffers holding a 4-d `[N, C, H, W]` value stored NHWC (see [`crate::cnn`]).
+    nhwc: HashSet<BufId>,
 }
 
 fn node_name(g: &Graph, id: NodeId) -> String {
@@ -113,6 +120,7 @@ impl<'g> Cx<'g> {
         let node = g.node(id);
         let out = g.result(id);
         match &node.op {
+            op if layout::is_cnn_op(op) => self.cnn(id)?,
             Op::Input => {
                 self.arena_buf(id, out)?;
             }
@@ -430,13 +438,17 @@ pub fn lower(g: &Graph) -> Result<LoweredModel, LowerError> {
         map: HashMap::new(),
         steps: Vec::new(),
         fused: HashSet::new(),
+        nhwc: HashSet::new(),
     };
     for &id in &order {
         if cx.fused.contains(&id) {
             continue;
         }
+        cx.layout_prepare(id)?;
         cx.node(id)?;
+        cx.layout_post(id)?;
     }
+    cx.outputs_to_nchw()?;
     let inputs = g
         .inputs()
         .iter()

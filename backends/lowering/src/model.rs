@@ -1,6 +1,7 @@
 //! The lowered model: buffers (arena slots, constants, views), an ordered list of kernel
 //! invocations with exact shapes and fused epilogues, and the arena size.
 
+use crate::cnn::*;
 use qcc_ir::{DType, Tensor};
 use std::sync::Arc;
 
@@ -155,6 +156,26 @@ pub enum Kernel {
     },
     /// Elementwise unary.
     Unary(UnaryOp),
+    // ----- CNN family (crate::cnn): conv, pooling, quantized elementwise, activations -----
+    /// im2col into a scratch buffer (followed by a GEMM).
+    Im2col(Im2col),
+    /// Direct (depthwise / grouped) convolution, NHWC.
+    DirectConv(DirectConv),
+    /// NCHW ↔ NHWC copy.
+    Relayout(Relayout),
+    /// Quantized binary op with broadcast.
+    QBinary(QBinary),
+    /// 8-bit table lookup `y = table[x − min]` (input 1: the 256-entry table).
+    Lut {
+        /// x is i8 (else u8).
+        signed: bool,
+    },
+    /// Global average pooling (f32 or quantized).
+    GlobalAvgPool(GlobalPool),
+    /// f32 MaxPool / AveragePool, NHWC.
+    Pool2d(Pool2d),
+    /// f32 activation.
+    Act(Activation),
 }
 
 impl Kernel {
@@ -167,6 +188,14 @@ impl Kernel {
             Kernel::GemmF32 { .. } => "gemm_f32",
             Kernel::Binary { .. } => "binary",
             Kernel::Unary(_) => "unary",
+            Kernel::Im2col(_) => "im2col",
+            Kernel::DirectConv(_) => "direct_conv",
+            Kernel::Relayout(_) => "relayout",
+            Kernel::QBinary(_) => "qbinary",
+            Kernel::Lut { .. } => "lut",
+            Kernel::GlobalAvgPool(_) => "global_avg_pool",
+            Kernel::Pool2d(_) => "pool2d",
+            Kernel::Act(_) => "act",
         }
     }
 }

@@ -63,6 +63,7 @@ fn kernel(k: &Kernel) -> String {
                 .to_lowercase()
         }
         Kernel::Unary(u) => format!("{u:?}").to_lowercase(),
+        other => crate::cnn::describe(other),
     }
 }
 

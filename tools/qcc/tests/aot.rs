@@ -143,3 +143,15 @@ fn mlp_digits_int8_objects_match_the_interpreter_on_x86_64_and_aarch64() {
     assert!(m.is_dir(), "../shared/models/mlp_digits is missing beside the repository");
     check(&m, "mlp");
 }
+
+#[test]
+fn digits_cnn_int8_objects_match_the_interpreter_on_x86_64_and_aarch64() {
+    check(&repo().join("tests/models/digits_cnn"), "digits");
+}
+
+#[test]
+fn mobilenetv2_int8_objects_match_the_interpreter_on_x86_64_and_aarch64() {
+    let m = repo().join("../shared/models/mobilenetv2_random");
+    assert!(m.is_dir(), "../shared/models/mobilenetv2_random is missing beside the repository");
+    check(&m, "mobilenet");
+}

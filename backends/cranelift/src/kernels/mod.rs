@@ -2,7 +2,12 @@
 //! kernel has the signature of [`crate::gemm::codegen::signature`]: `(in0, in1, p2, p3, out,
 //! m0, m1)`; unused parameters are ignored.
 
+pub mod act;
+pub mod cnn;
+pub mod conv;
 pub mod elementwise;
+pub mod pool;
+pub mod qelem;
 pub mod sgemm;
 
 use cranelift_codegen::ir::{Function, UserFuncName, Value};

@@ -3,28 +3,19 @@
 
 use super::qflags::{progress, QuantFlags};
 use anyhow::{bail, Context};
-use clap::{Args, ValueEnum};
+use clap::Args;
 use qcc_ir::{interp, DType, Graph, Tensor};
 use serde_json::json;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-/// Backends `bench` can time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum BenchBackend {
-    /// The reference interpreter.
-    Interp,
-    /// Cranelift JIT.
-    Cranelift,
-}
+use super::run::Backend;
 
-impl BenchBackend {
-    fn name(self) -> &'static str {
-        match self {
-            BenchBackend::Interp => "interp",
-            BenchBackend::Cranelift => "cranelift",
-        }
+fn backend_name(b: Backend) -> &'static str {
+    match b {
+        Backend::Interp => "interp",
+        Backend::Cranelift => "cranelift",
     }
 }
 
@@ -39,8 +30,8 @@ pub struct BenchArgs {
     #[command(flatten)]
     q: QuantFlags,
     /// Where to run.
-    #[arg(long, value_enum, default_value_t = BenchBackend::Cranelift)]
-    backend: BenchBackend,
+    #[arg(long, value_enum, default_value_t = Backend::Cranelift)]
+    backend: Backend,
     /// Threads inside one run (the Cranelift backend splits kernels' rows across them).
     #[arg(long, default_value_t = 1)]
     threads: usize,
@@ -179,8 +170,8 @@ pub fn run(a: BenchArgs) -> anyhow::Result<i32> {
     };
     let t0 = Instant::now();
     let engine = match a.backend {
-        BenchBackend::Interp => Engine::Interp(g.clone()),
-        BenchBackend::Cranelift => {
+        Backend::Interp => Engine::Interp(g.clone()),
+        Backend::Cranelift => {
             let copts =
                 qcc_backend_cranelift::CompileOptions { threads: a.threads, ..Default::default() };
             Engine::Cranelift(Box::new(
@@ -228,7 +219,7 @@ pub fn run(a: BenchArgs) -> anyhow::Result<i32> {
     if a.json {
         let mut obj = json!({
             "model": a.model.display().to_string(),
-            "backend": a.backend.name(),
+            "backend": backend_name(a.backend),
             "quantized": quantized,
             "threads": a.threads,
             "compile_ms": compile.as_secs_f64() * 1e3,
@@ -249,7 +240,7 @@ pub fn run(a: BenchArgs) -> anyhow::Result<i32> {
         println!(
             "{} on {} ({}, {} thread{}): compile {:.1} ms; median {:.3} ms, p10 {:.3} ms, p90 {:.3} ms over {iters} runs",
             a.model.display(),
-            a.backend.name(),
+            backend_name(a.backend),
             if quantized { "int8" } else { "fp32" },
             a.threads,
             if a.threads == 1 { "" } else { "s" },

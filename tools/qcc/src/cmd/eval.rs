@@ -35,6 +35,42 @@ pub struct EvalArgs {
     /// Write a self-contained HTML report (summary, per-layer SQNR chart) to this file.
     #[arg(long, value_name = "OUT.html")]
     report: Option<PathBuf>,
+    /// Also run the float and integer models on this backend and compare with the
+    /// interpreter (integer: must be bit-exact; float: max abs difference).
+    #[arg(long, value_enum, default_value_t = super::run::Backend::Interp)]
+    backend: super::run::Backend,
+    /// Threads for `--backend cranelift` (rows of each kernel).
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+}
+
+/// Backend vs interpreter on one model: largest absolute difference and differing elements.
+#[derive(Default)]
+struct BackendDiff {
+    max_abs: f64,
+    differing: usize,
+    total: usize,
+}
+
+impl BackendDiff {
+    fn add(&mut self, want: &[Tensor], got: &[Tensor]) {
+        for (w, g) in want.iter().zip(got) {
+            let (w, g) = (w.to_f64_vec(), g.to_f64_vec());
+            self.total += w.len();
+            for (x, y) in w.iter().zip(&g) {
+                let d = (x - y).abs();
+                if d != 0.0 || x.is_nan() != y.is_nan() {
+                    self.differing += 1;
+                }
+                if d > self.max_abs {
+                    self.max_abs = d;
+                }
+            }
+        }
+    }
+    fn json(&self) -> serde_json::Value {
+        json!({"max_abs_diff": self.max_abs, "differing": self.differing, "elements": self.total})
+    }
 }
 
 fn summary_json(s: &FidelitySummary) -> serde_json::Value {
@@ -82,6 +118,17 @@ pub fn run(a: EvalArgs) -> anyhow::Result<i32> {
     let layers = layer_values(&q.float);
     let mut per_layer: HashMap<Value, Fidelity> = HashMap::new();
     let (mut correct_f, mut correct_q) = (0usize, 0usize);
+    let compiled = match a.backend {
+        super::run::Backend::Interp => None,
+        super::run::Backend::Cranelift => {
+            let opts =
+                qcc_backend_cranelift::CompileOptions { threads: a.threads, ..Default::default() };
+            let cf = qcc_backend_cranelift::compile(&q.float, &opts).context("compiling fp32")?;
+            let ci = qcc_backend_cranelift::compile(&q.int, &opts).context("compiling int8")?;
+            Some((cf, ci))
+        }
+    };
+    let (mut diff_f, mut diff_i) = (BackendDiff::default(), BackendDiff::default());
     let pb = progress(samples.len() as u64, "evaluating");
     for (k, s) in samples.iter().enumerate() {
         let mut float_vals: HashMap<Value, Tensor> = HashMap::new();
@@ -96,6 +143,10 @@ pub fn run(a: EvalArgs) -> anyhow::Result<i32> {
             }
         })?;
         let it = interp::run(&q.int, s)?;
+        if let Some((cf, ci)) = &compiled {
+            diff_f.add(&f, &cf.run(s)?);
+            diff_i.add(&it, &ci.run(s)?);
+        }
         for i in 0..names.len() {
             out_qdq[i].add(&f[i], &qd[i]);
             out_int[i].add(&f[i], &it[i]);
@@ -135,6 +186,9 @@ pub fn run(a: EvalArgs) -> anyhow::Result<i32> {
         "float_nodes": q.report.kept_float.len(),
         "integer_ops": q.realized.integer_ops.len(),
     });
+    if compiled.is_some() {
+        report["backend"] = json!({"fp32_vs_interp": diff_f.json(), "int_vs_interp": diff_i.json(), "int_bit_exact": diff_i.differing == 0});
+    }
     if labels.is_some() {
         report["accuracy"] =
             json!({"fp32": correct_f as f64 / n, "quantized": correct_q as f64 / n});
@@ -155,6 +209,15 @@ pub fn run(a: EvalArgs) -> anyhow::Result<i32> {
                 s.max_abs_err,
                 s.top1_agreement,
                 out_qdq[i].summary().sqnr_db
+            );
+        }
+        if compiled.is_some() {
+            println!(
+                "backend vs interpreter: fp32 max abs diff {:.3e}; int {} ({} of {} elements differ)",
+                diff_f.max_abs,
+                if diff_i.differing == 0 { "bit-exact" } else { "MISMATCH" },
+                diff_i.differing,
+                diff_i.total
             );
         }
         if labels.is_some() {
@@ -182,5 +245,5 @@ pub fn run(a: EvalArgs) -> anyhow::Result<i32> {
             println!("  {line}");
         }
     }
-    Ok(0)
+    Ok(if diff_i.differing == 0 { 0 } else { 1 })
 }

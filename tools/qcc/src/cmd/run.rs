@@ -10,9 +10,34 @@ use std::path::PathBuf;
 
 /// Execution backends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Backend {
+pub enum Backend {
     /// The reference interpreter (the oracle).
     Interp,
+    /// Native code from the Cranelift JIT (`--threads` splits each kernel's rows).
+    Cranelift,
+}
+
+/// Runs `samples` on `backend`: (results, seconds spent running, compile seconds if any).
+pub fn run_on(
+    backend: Backend,
+    g: &qcc_ir::Graph,
+    samples: &[Vec<qcc_ir::Tensor>],
+    threads: usize,
+) -> anyhow::Result<(Vec<Vec<qcc_ir::Tensor>>, f64, Option<f64>)> {
+    match backend {
+        Backend::Interp => {
+            let t0 = std::time::Instant::now();
+            let r = qcc::run_interp(g, samples, threads)?;
+            Ok((r, t0.elapsed().as_secs_f64(), None))
+        }
+        Backend::Cranelift => {
+            let opts = qcc_backend_cranelift::CompileOptions { threads, ..Default::default() };
+            let m = qcc_backend_cranelift::compile(g, &opts).context("Cranelift compile")?;
+            let t0 = std::time::Instant::now();
+            let r = samples.iter().map(|s| m.run(s)).collect::<Result<Vec<_>, _>>()?;
+            Ok((r, t0.elapsed().as_secs_f64(), Some(m.compile_time().as_secs_f64())))
+        }
+    }
 }
 
 /// Run a model on the samples of a `.npz` file.
@@ -31,7 +56,7 @@ pub struct RunArgs {
     /// Where to run.
     #[arg(long, value_enum, default_value_t = Backend::Interp)]
     backend: Backend,
-    /// Worker threads (samples run in parallel on the interpreter).
+    /// Worker threads (interpreter: samples in parallel; cranelift: rows of each kernel).
     #[arg(long, default_value_t = 1)]
     threads: usize,
     /// Only the first N samples.
@@ -76,11 +101,9 @@ pub fn run(a: RunArgs) -> anyhow::Result<i32> {
     if samples.is_empty() {
         bail!("{}: no samples", a.inputs.display());
     }
-    let Backend::Interp = a.backend;
-    let t0 = std::time::Instant::now();
-    let results = qcc::run_interp(&g, &samples, a.threads)
+    let (results, secs, compile_secs) = run_on(a.backend, &g, &samples, a.threads)
         .with_context(|| format!("running {}", a.model.display()))?;
-    let elapsed = t0.elapsed();
+    let elapsed = std::time::Duration::from_secs_f64(secs);
     let names: Vec<String> = g.outputs().iter().map(|(n, _)| n.clone()).collect();
     let mut stacked = Vec::new();
     for (k, name) in names.iter().enumerate() {
@@ -117,13 +140,24 @@ pub fn run(a: RunArgs) -> anyhow::Result<i32> {
     if a.json {
         let mut obj =
             serde_json::json!({ "samples": samples.len(), "seconds": elapsed.as_secs_f64() });
+        if let Some(c) = compile_secs {
+            obj["compile_seconds"] = serde_json::json!(c);
+        }
         if a.assert_outputs.is_some() {
             obj["outputs"] = serde_json::to_value(&report)?;
             obj["ok"] = serde_json::json!(code == 0);
         }
         println!("{obj}");
     } else {
-        eprintln!("ran {} samples in {:.1} ms", samples.len(), elapsed.as_secs_f64() * 1e3);
+        if let Some(c) = compile_secs {
+            eprintln!("compiled in {:.1} ms", c * 1e3);
+        }
+        eprintln!(
+            "ran {} samples in {:.1} ms ({:.2} ms/sample)",
+            samples.len(),
+            elapsed.as_secs_f64() * 1e3,
+            elapsed.as_secs_f64() * 1e3 / samples.len() as f64
+        );
         for (name, c) in &report {
             eprintln!(
                 "{name}: {} (max abs err {:.3e}, max rel err {:.3e}, rtol {}, atol {})",
