@@ -1,5 +1,5 @@
 //! Every `qcc` command on `mlp_digits` (../shared/models) end to end — import → opt → quantize →
-//! run → eval → explain → bench, plus conformance on one ONNX node test — checking the JSON
+//! compile → run → eval → explain → bench, plus conformance on one ONNX node test — checking the JSON
 //! fields DESIGN §8 promises (scripts and users depend on them).
 
 use serde_json::Value;
@@ -78,6 +78,14 @@ fn every_command_on_mlp_digits() {
         assert_eq!(code, 0, "{err}");
         assert!(dir.join(out).is_file());
     }
+
+    // compile: AOT object + C header of the integer model
+    let (code, _, err) =
+        qcc(&["compile", &t("int.qir"), "--backend", "cranelift", "-o", &t("mlp_aot")]);
+    assert_eq!(code, 0, "{err}");
+    let h = std::fs::read_to_string(dir.join("mlp_aot.h")).unwrap();
+    assert!(h.contains("int32_t mlp_aot_run(") && h.contains("MLP_AOT_ARENA_SIZE"), "{h}");
+    assert!(std::fs::read(dir.join("mlp_aot.o")).unwrap().starts_with(b"\x7fELF"));
 
     // run: fp32 against the reference, and the integer model
     let r = ok_json(&[
