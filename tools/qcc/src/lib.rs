@@ -3,7 +3,8 @@
 //!
 //! * [`data`]: `.npz`/`.npy` files in the layout of DESIGN §8;
 //! * [`model`]: loading `.qir`/`.onnx` models and binding data files to their inputs;
-//! * [`compare`]: checking outputs against references.
+//! * [`compare`]: checking outputs against references;
+//! * [`limits`]/[`set_limits`]: the resource limits every reader applies (`qcc_ir::Limits`).
 
 pub mod compare;
 pub mod data;
@@ -11,8 +12,24 @@ pub mod metrics;
 pub mod model;
 pub mod quantize;
 
-use qcc_ir::{Graph, Tensor};
+use qcc_ir::{Graph, Limits, Tensor};
 use rayon::prelude::*;
+use std::sync::OnceLock;
+
+static LIMITS: OnceLock<Limits> = OnceLock::new();
+
+/// Sets the process-wide resource [`Limits`] used by [`model::load_model`],
+/// [`data::read_npz`] and the command line (once; later calls are ignored and return false).
+pub fn set_limits(l: Limits) -> bool {
+    LIMITS.set(l).is_ok()
+}
+
+/// The process-wide resource limits: those given to [`set_limits`], else the defaults with the
+/// `QCC_MAX_*` environment overrides (an unparsable variable is ignored here; the command line
+/// reports it).
+pub fn limits() -> Limits {
+    *LIMITS.get_or_init(|| Limits::from_env().unwrap_or_default())
+}
 
 /// Runs every sample on the reference interpreter with up to `threads` samples in parallel;
 /// returns one output list per sample.
