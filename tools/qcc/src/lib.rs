@@ -4,10 +4,12 @@
 //! * [`data`]: `.npz`/`.npy` files in the layout of DESIGN §8;
 //! * [`model`]: loading `.qir`/`.onnx` models and binding data files to their inputs;
 //! * [`compare`]: checking outputs against references;
-//! * [`limits`]/[`set_limits`]: the resource limits every reader applies (`qcc_ir::Limits`).
+//! * [`limits`]/[`set_limits`]: the resource limits every reader applies (`qcc_ir::Limits`);
+//! * [`fuzzing`]: the bodies of the fuzz targets (`tests/fuzz/`).
 
 pub mod compare;
 pub mod data;
+pub mod fuzzing;
 pub mod metrics;
 pub mod model;
 pub mod quantize;
