@@ -13,8 +13,9 @@ fi
 # No sanitizer (safe Rust; much faster to build and run), debug assertions on (overflow checks).
 flags=(-s none -a)
 cargo fuzz build "${flags[@]}"
-run() { # target executions
+run() { # target executions [libFuzzer flags]
   local t=$1 n=$2
+  shift 2
   echo "== fuzz $t: $n executions"
   # A copy of the seeds so CI runs always start from the same corpus.
   local work
@@ -22,7 +23,7 @@ run() { # target executions
   cp -r "corpus/$t/." "$work/"
   local log=$work.log rc=0
   cargo fuzz run "${flags[@]}" "$t" "$work" -- -runs="$n" -seed=1 -rss_limit_mb=4096 \
-    -max_len=262144 -timeout=20 -print_final_stats=1 >"$log" 2>&1 || rc=$?
+    -max_len=262144 -timeout=20 -print_final_stats=1 "$@" >"$log" 2>&1 || rc=$?
   grep -E "^stat::(number_of_executed_units|average_exec_per_sec)" "$log" || true
   if [ "$rc" != 0 ]; then
     tail -n 60 "$log"
@@ -32,7 +33,8 @@ run() { # target executions
   return "$rc"
 }
 run onnx_load 30000
-run qir_parse 100000
-run npz_read 50000
-run diff_cranelift 20000
+run onnx_struct 20000 -max_len=2048 -len_control=0
+run qir_parse 60000
+run npz_read 5000
+run diff_cranelift 1000 -max_len=512 -len_control=0
 echo "fuzz: all targets ran clean"
