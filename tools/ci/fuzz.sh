@@ -35,6 +35,6 @@ run() { # target executions [libFuzzer flags]
 run onnx_load 30000
 run onnx_struct 20000 -max_len=2048 -len_control=0
 run qir_parse 60000
-run npz_read 5000
-run diff_cranelift 1000 -max_len=512 -len_control=0
+run npz_read 3000
+run diff_cranelift 500 -max_len=512 -len_control=0
 echo "fuzz: all targets ran clean"
