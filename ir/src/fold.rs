@@ -104,6 +104,15 @@ pub fn fold_constants_with(g: &mut Graph, eval: &mut Evaluator<'_>) -> Result<us
             if operands.iter().all(Option::is_none) {
                 continue;
             }
+            // Results whose inferred size is already too large are not even evaluated (a
+            // hostile `ConstantOfShape`/`Expand` would allocate terabytes before the check below).
+            let known: Option<usize> = node.results.iter().try_fold(0usize, |acc, t| {
+                let n = t.shape.as_fixed()?.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+                Some(acc.saturating_add(n.unwrap_or(usize::MAX)))
+            });
+            if known.is_some_and(|n| n > MAX_FOLDED_ELEMENTS) {
+                continue;
+            }
             let tensors: Vec<Option<Tensor>> = operands
                 .iter()
                 .map(|o| o.and_then(|v| g.const_value(v)).map(|t| (**t).clone()))

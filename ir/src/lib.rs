@@ -13,6 +13,7 @@ pub mod fold;
 pub mod graph;
 pub mod infer;
 pub mod interp;
+pub mod limits;
 pub mod ops;
 pub mod parse;
 pub mod phase;
@@ -26,6 +27,7 @@ pub mod weights;
 
 pub use dtype::DType;
 pub use graph::{Edge, Graph, GraphError, Node, NodeId, Value};
+pub use limits::{LimitError, Limits};
 pub use ops::{ConstId, Op};
 pub use phase::Phase;
 pub use tensor::{Data, Tensor, TensorError};

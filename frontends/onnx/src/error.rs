@@ -141,6 +141,17 @@ pub enum OnnxError {
         /// What failed.
         msg: String,
     },
+    /// A name is defined more than once (the graph is not in SSA form).
+    #[error("`{name}` is defined twice (as {what} and before); ONNX names must be unique")]
+    Duplicate {
+        /// The name.
+        name: String,
+        /// What defines it the second time.
+        what: String,
+    },
+    /// A resource limit was exceeded.
+    #[error(transparent)]
+    Limit(#[from] qcc_ir::LimitError),
     /// A graph cannot be exported to ONNX.
     #[error("export: node `{node}` ({op}): {msg}")]
     Export {

@@ -13,7 +13,7 @@ use crate::external::{ExternalLimits, ExternalReader};
 use crate::ops::{self, NodeCx};
 use crate::proto::{type_proto, GraphProto, ModelProto, ValueInfoProto};
 use crate::tensor::{dtype_from_onnx, tensor_from_proto_ext};
-use qcc_ir::{Dim, Graph, Shape, TensorType, Value};
+use qcc_ir::{Dim, Graph, Limits, Shape, TensorType, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
@@ -27,6 +27,8 @@ pub struct ImportOptions {
     pub fold_constants: bool,
     /// Limits on external data.
     pub external_limits: ExternalLimits,
+    /// Resource limits (tensor bytes, node count, depth), checked before allocating.
+    pub limits: Limits,
 }
 
 impl Default for ImportOptions {
@@ -35,6 +37,7 @@ impl Default for ImportOptions {
             input_shapes: HashMap::new(),
             fold_constants: true,
             external_limits: ExternalLimits::default(),
+            limits: Limits::default(),
         }
     }
 }
@@ -146,16 +149,22 @@ fn value_info_type(
                 .iter()
                 .map(|d| {
                     use crate::proto::tensor_shape_proto::dimension::Value as D;
-                    match &d.value {
-                        Some(D::DimValue(v)) if *v >= 0 => Dim::Fixed(*v as usize),
+                    Ok(match &d.value {
+                        Some(D::DimValue(v)) if *v < 0 => {
+                            return Err(OnnxError::BadValueInfo {
+                                name: name.clone(),
+                                msg: format!("negative dimension {v}"),
+                            })
+                        }
+                        Some(D::DimValue(v)) => Dim::Fixed(*v as usize),
                         Some(D::DimParam(p)) if !p.is_empty() => match bound.get(p) {
                             Some(&n) => Dim::Fixed(n),
                             None => Dim::Sym(p.clone()),
                         },
                         _ => Dim::Sym("?".into()),
-                    }
+                    })
                 })
-                .collect(),
+                .collect::<Result<_, OnnxError>>()?,
         )),
     };
     Ok(Some(TensorType::new(dtype, shape)))
@@ -216,6 +225,11 @@ pub(crate) fn import_model(
         return Err(OnnxError::UnsupportedOps(unsupported));
     }
     let sets = opsets(model);
+    let limits = &opts.limits;
+    let n_nodes =
+        graph.node.len().saturating_add(graph.initializer.len()).saturating_add(graph.input.len());
+    limits.check_nodes(n_nodes).map_err(limit_err)?;
+    check_unique_names(graph)?;
     let bound = bound_symbols(graph, opts)?;
     let mut imp = Importer {
         g: Graph::new(graph.name.clone().unwrap_or_else(|| "main".into())),
@@ -231,7 +245,7 @@ pub(crate) fn import_model(
     }
     for init in &graph.initializer {
         let name = init.name.clone().unwrap_or_default();
-        let t = tensor_from_proto_ext(init, ext.as_deref_mut())?;
+        let t = tensor_from_proto_ext(init, ext.as_deref_mut(), limits)?;
         let v = imp.g.add_const(name.clone(), t);
         imp.env.insert(name, v);
     }
@@ -253,6 +267,9 @@ pub(crate) fn import_model(
         })?;
         if let Some(shape) = opts.input_shapes.get(&name) {
             ty.shape = Shape::fixed(shape);
+        }
+        if let Some(dims) = ty.shape.as_fixed() {
+            limits.tensor_bytes_usize(&name, ty.dtype, &dims).map_err(limit_err)?;
         }
         let v = imp.g.add_input(name.clone(), ty);
         imp.env.insert(name, v);
@@ -295,5 +312,50 @@ pub(crate) fn import_model(
     g.set_outputs(outputs)?;
     g.remove_dead_nodes();
     crate::post::finish(&mut g, opts)?;
+    limits.check_graph(&g).map_err(limit_err)?;
     Ok(g)
+}
+
+pub(crate) fn limit_err(e: qcc_ir::LimitError) -> OnnxError {
+    OnnxError::Limit(e)
+}
+
+/// Every name is defined once: graph inputs (other than those with an initializer of the same
+/// name, which ONNX allows), initializers, node outputs; graph outputs are listed once.
+fn check_unique_names(graph: &GraphProto) -> Result<(), OnnxError> {
+    let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    let dup = |n: &str, what: &str| OnnxError::Duplicate { name: n.to_string(), what: what.into() };
+    let inits: std::collections::HashSet<&str> =
+        graph.initializer.iter().filter_map(|t| t.name.as_deref()).collect();
+    for t in &graph.initializer {
+        let n = t.name.as_deref().unwrap_or_default();
+        if !seen.insert(n) {
+            return Err(dup(n, "an initializer"));
+        }
+    }
+    let mut inputs = std::collections::HashSet::new();
+    for vi in &graph.input {
+        let n = vi.name.as_deref().unwrap_or_default();
+        if !inputs.insert(n) {
+            return Err(dup(n, "a graph input"));
+        }
+        if !inits.contains(n) {
+            seen.insert(n);
+        }
+    }
+    for node in &graph.node {
+        for o in &node.output {
+            if !o.is_empty() && !seen.insert(o.as_str()) {
+                return Err(dup(o, "a node output"));
+            }
+        }
+    }
+    let mut outs = std::collections::HashSet::new();
+    for vi in &graph.output {
+        let n = vi.name.as_deref().unwrap_or_default();
+        if !outs.insert(n) {
+            return Err(dup(n, "a graph output"));
+        }
+    }
+    Ok(())
 }

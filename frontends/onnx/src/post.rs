@@ -19,6 +19,8 @@ fn infer(g: &mut Graph) -> Result<(), OnnxError> {
 /// Runs the post-import steps.
 pub(crate) fn finish(g: &mut Graph, opts: &ImportOptions) -> Result<(), OnnxError> {
     infer(g)?;
+    // Inferred sizes are checked before folding evaluates anything.
+    opts.limits.check_graph(g)?;
     if !opts.fold_constants {
         return Ok(());
     }

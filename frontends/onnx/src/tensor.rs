@@ -60,12 +60,13 @@ pub fn tensor_from_bytes(bytes: &[u8]) -> Result<Tensor, OnnxError> {
 /// Converts a `TensorProto` whose data is inside the message (raw or typed fields).
 /// Tensors with external data need [`crate::import_file`], which knows the model's folder.
 pub fn tensor_from_proto(tp: &TensorProto) -> Result<Tensor, OnnxError> {
-    tensor_from_proto_ext(tp, None)
+    tensor_from_proto_ext(tp, None, &qcc_ir::Limits::default())
 }
 
 pub(crate) fn tensor_from_proto_ext(
     tp: &TensorProto,
     ext: Option<&mut ExternalReader>,
+    limits: &qcc_ir::Limits,
 ) -> Result<Tensor, OnnxError> {
     let name = tp.name.clone().unwrap_or_default();
     let bad = |reason: String| OnnxError::BadTensor { tensor: name.clone(), reason };
@@ -80,6 +81,8 @@ pub(crate) fn tensor_from_proto_ext(
         }
         shape.push(d as usize);
     }
+    // Checked before any data is read or allocated.
+    limits.tensor_bytes_usize(&name, dtype, &shape)?;
     let n = qcc_ir::tensor::numel(&shape).map_err(|e| bad(e.to_string()))?;
     let external = tp.data_location == Some(DataLocation::External as i32);
     let raw: Option<Vec<u8>> = if external {

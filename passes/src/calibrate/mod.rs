@@ -133,6 +133,10 @@ impl Calibration {
     }
 }
 
+/// Samples observed in sequence by one task of [`calibrate`] (a constant, so that the result
+/// does not depend on the number of threads).
+const CALIB_CHUNK: usize = 8;
+
 /// Runs `g` on every sample (each a list of input tensors in graph input order) and collects
 /// statistics of every float value that is not a constant. `on_sample` is called after each
 /// sample (progress). Samples run in parallel on the current rayon pool.
@@ -145,31 +149,38 @@ pub fn calibrate(
     let wanted = |v: Value, t: &Tensor| {
         t.dtype == DType::F32 && !matches!(g.node(v.node).op, Op::Constant(_))
     };
-    let partial = samples
-        .par_iter()
-        .try_fold(BTreeMap::<Value, TensorStats>::new, |mut acc, inputs| {
-            run_observed(g, inputs, &mut |v, t| {
-                if wanted(v, t) {
-                    if let Ok(data) = t.as_f32() {
-                        acc.entry(v)
-                            .or_insert_with(|| TensorStats::new(bins))
-                            .observe(data, &t.shape);
+    // Fixed chunks observed in parallel, merged in order: the statistics (histogram growth and
+    // merging depend on the order of observations) are the same whatever the number of threads
+    // and however rayon splits the work, so calibration is deterministic.
+    let parts: Vec<BTreeMap<Value, TensorStats>> = samples
+        .par_chunks(CALIB_CHUNK)
+        .map(|chunk| {
+            let mut acc = BTreeMap::<Value, TensorStats>::new();
+            for inputs in chunk {
+                run_observed(g, inputs, &mut |v, t| {
+                    if wanted(v, t) {
+                        if let Ok(data) = t.as_f32() {
+                            acc.entry(v)
+                                .or_insert_with(|| TensorStats::new(bins))
+                                .observe(data, &t.shape);
+                        }
                     }
-                }
-            })?;
-            on_sample();
+                })?;
+                on_sample();
+            }
             Ok::<_, InterpError>(acc)
         })
-        .try_reduce(BTreeMap::new, |mut a, b| {
-            for (v, s) in b {
-                match a.get_mut(&v) {
-                    Some(x) => x.merge(&s),
-                    None => {
-                        a.insert(v, s);
-                    }
+        .collect::<Result<_, _>>()?;
+    let mut partial = BTreeMap::new();
+    for b in parts {
+        for (v, s) in b {
+            match partial.get_mut(&v) {
+                Some(x) => TensorStats::merge(x, &s),
+                None => {
+                    partial.insert(v, s);
                 }
             }
-            Ok(a)
-        })?;
+        }
+    }
     Ok(Calibration { stats: partial })
 }

@@ -1,9 +1,10 @@
 //! `.npz` / `.npy` data files (DESIGN §8): one array per model input or output, shaped
 //! `[M, *shape]` for M samples.
 
-use npyz::npz::{NpzArchive, NpzWriter};
+use npyz::npz::NpzWriter;
 use npyz::WriterBuilder;
-use qcc_ir::{DType, Data, Tensor};
+use qcc_ir::{DType, Data, Limits, Tensor};
+use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
 
 /// Errors reading or writing data files.
@@ -37,10 +38,10 @@ fn read_npy<R: std::io::Read>(
     path: &Path,
     name: &str,
     npy: npyz::NpyFile<R>,
+    limits: &Limits,
 ) -> Result<Tensor, DataError> {
-    let shape: Vec<usize> = npy.shape().iter().map(|&d| d as usize).collect();
-    let descr = match npy.dtype() {
-        npyz::DType::Plain(ts) => ts.to_string(),
+    let (descr, size) = match npy.dtype() {
+        npyz::DType::Plain(ts) => (ts.to_string(), ts.size_field()),
         other => {
             return Err(DataError::DType {
                 path: path.into(),
@@ -49,6 +50,28 @@ fn read_npy<R: std::io::Read>(
             });
         }
     };
+    // The header's shape is untrusted: check its size before anything is allocated for it.
+    let bytes = qcc_ir::limits::checked_numel(npy.shape().iter().copied())
+        .and_then(|n| n.checked_mul(size))
+        .ok_or_else(|| {
+            file_err(path, format!("array `{name}`: shape {:?} overflows", npy.shape()))
+        })?;
+    if bytes > limits.max_tensor_bytes {
+        return Err(file_err(
+            path,
+            format!(
+                "array `{name}`: shape {:?} needs {bytes} bytes, over the tensor size limit of {} bytes",
+                npy.shape(),
+                limits.max_tensor_bytes
+            ),
+        ));
+    }
+    let shape: Vec<usize> = npy
+        .shape()
+        .iter()
+        .map(|&d| usize::try_from(d))
+        .collect::<Result<_, _>>()
+        .map_err(|_| file_err(path, format!("array `{name}`: shape too large")))?;
     if npy.order() == npyz::Order::Fortran && shape.len() > 1 {
         return Err(file_err(
             path,
@@ -73,30 +96,134 @@ fn read_npy<R: std::io::Read>(
     Tensor::new(shape, data).map_err(|err| file_err(path, format!("array `{name}`: {err}")))
 }
 
-/// Reads every array of an `.npz` file, in archive order.
+/// Reads every array of an `.npz` file, in archive order, under the process-wide
+/// [`crate::limits`].
 pub fn read_npz(path: &Path) -> Result<Vec<(String, Tensor)>, DataError> {
-    let mut arch = NpzArchive::open(path)
+    read_npz_with(path, &crate::limits())
+}
+
+/// Reads every array of an `.npz` file, in archive order; no array may exceed
+/// `limits.max_tensor_bytes`.
+pub fn read_npz_with(path: &Path, limits: &Limits) -> Result<Vec<(String, Tensor)>, DataError> {
+    let f = std::fs::File::open(path).map_err(|e| file_err(path, e))?;
+    read_npz_from(path, std::io::BufReader::new(f), limits)
+}
+
+/// Reads every array of `.npz` bytes (`path` only names them in errors).
+pub fn read_npz_bytes(
+    path: &Path,
+    bytes: &[u8],
+    limits: &Limits,
+) -> Result<Vec<(String, Tensor)>, DataError> {
+    read_npz_from(path, std::io::Cursor::new(bytes), limits)
+}
+
+fn read_npz_from<R: Read + Seek>(
+    path: &Path,
+    reader: R,
+    limits: &Limits,
+) -> Result<Vec<(String, Tensor)>, DataError> {
+    let mut zip = zip::ZipArchive::new(reader)
         .map_err(|e| file_err(path, format!("not a readable .npz file: {e}")))?;
-    let names: Vec<String> = arch.array_names().map(str::to_string).collect();
-    let mut out = Vec::with_capacity(names.len());
-    for name in names {
-        let npy = arch
-            .by_name(&name)
-            .map_err(|e| file_err(path, e))?
-            .ok_or_else(|| file_err(path, format!("array `{name}` listed but missing")))?;
-        let t = read_npy(path, &name, npy)?;
-        out.push((name, t));
+    let mut out = Vec::with_capacity(zip.len().min(1024));
+    for i in 0..zip.len() {
+        let mut entry = zip
+            .by_index(i)
+            .map_err(|e| file_err(path, format!("not a readable .npz file: entry {i}: {e}")))?;
+        let file_name = entry.name().to_string();
+        let name =
+            npyz::npz::array_name_from_file_name(&file_name).unwrap_or(&file_name).to_string();
+        // The declared size is untrusted (a zip bomb): read at most the largest tensor allowed
+        // plus room for a header, then check the header before npyz sees it.
+        let cap = limits.max_tensor_bytes.saturating_add(NPY_HEADER_MAX);
+        let mut bytes = Vec::new();
+        (&mut entry)
+            .take(cap.saturating_add(1))
+            .read_to_end(&mut bytes)
+            .map_err(|e| file_err(path, format!("array `{name}`: {e}")))?;
+        if bytes.len() as u64 > cap {
+            return Err(file_err(
+                path,
+                format!(
+                    "array `{name}` is larger than the tensor size limit of {} bytes",
+                    limits.max_tensor_bytes
+                ),
+            ));
+        }
+        drop(entry);
+        out.push((name.clone(), read_npy_named(path, &name, &bytes, limits)?));
     }
     Ok(out)
+}
+
+/// Largest `.npy` header qcc reads (numpy writes a few hundred bytes at most).
+const NPY_HEADER_MAX: u64 = 1 << 16;
+
+/// The shape tuples of an `.npy` header, checked before npyz parses it (npyz multiplies the
+/// dims unchecked): every `'shape': (…)` entry must be a tuple of non-negative integers whose
+/// product, times nothing larger than 16 bytes per element, stays within 64 bits.
+fn precheck_npy_header(bytes: &[u8]) -> Result<(), String> {
+    if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
+        return Err("not a .npy array (magic `\\x93NUMPY` not found)".into());
+    }
+    let (len, start) = match bytes[6] {
+        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
+        2 | 3 if bytes.len() >= 12 => {
+            (u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize, 12)
+        }
+        v => return Err(format!("unsupported .npy version {v}")),
+    };
+    if len as u64 > NPY_HEADER_MAX {
+        return Err(format!("the .npy header claims {len} bytes"));
+    }
+    let header =
+        bytes.get(start..start + len).ok_or_else(|| "the .npy header is truncated".to_string())?;
+    let header = String::from_utf8_lossy(header);
+    for key in ["'shape'", "\"shape\""] {
+        let mut rest = &header[..];
+        while let Some(at) = rest.find(key) {
+            rest = &rest[at + key.len()..];
+            let tail = rest.trim_start().strip_prefix(':').unwrap_or("").trim_start();
+            let Some(tuple) = tail.strip_prefix('(') else { continue };
+            let Some(end) = tuple.find(')') else {
+                return Err("the .npy header's shape is not closed".into());
+            };
+            let mut n: u64 = 16;
+            for d in tuple[..end].split(',').map(str::trim).filter(|d| !d.is_empty()) {
+                let d: u64 = d
+                    .parse()
+                    .map_err(|_| format!("the .npy header's shape has a bad dimension `{d}`"))?;
+                n = n.checked_mul(d).ok_or_else(|| {
+                    format!("the .npy header's shape ({}) overflows", &tuple[..end])
+                })?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Reads a single `.npy` file.
 pub fn read_npy_file(path: &Path) -> Result<Tensor, DataError> {
     let bytes = std::fs::read(path).map_err(|e| file_err(path, e))?;
-    let npy = npyz::NpyFile::new(&bytes[..])
-        .map_err(|e| file_err(path, format!("not a .npy file: {e}")))?;
+    read_npy_bytes(path, &bytes, &crate::limits())
+}
+
+/// Reads `.npy` bytes (`path` only names the array in errors).
+pub fn read_npy_bytes(path: &Path, bytes: &[u8], limits: &Limits) -> Result<Tensor, DataError> {
     let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    read_npy(path, &name, npy)
+    read_npy_named(path, &name, bytes, limits)
+}
+
+fn read_npy_named(
+    path: &Path,
+    name: &str,
+    bytes: &[u8],
+    limits: &Limits,
+) -> Result<Tensor, DataError> {
+    let e = |m: String| file_err(path, format!("array `{name}`: {m}"));
+    precheck_npy_header(bytes).map_err(e)?;
+    let npy = npyz::NpyFile::new(bytes).map_err(|err| e(format!("not a .npy array: {err}")))?;
+    read_npy(path, name, npy, limits)
 }
 
 fn write_one<W: std::io::Write + std::io::Seek>(

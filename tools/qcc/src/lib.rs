@@ -7,18 +7,37 @@
 //! * [`explain`]: the per-node explanation and warnings of `qcc explain`;
 //! * [`metrics`]: fidelity statistics (SQNR, cosine, top-1);
 //! * [`quantize`]: the quantization flow behind `qcc quantize` and `qcc eval`;
-//! * [`report`]: the HTML report of `qcc eval --report`.
+//! * [`report`]: the HTML report of `qcc eval --report`;
+//! * [`limits`]/[`set_limits`]: the resource limits every reader applies (`qcc_ir::Limits`);
+//! * [`fuzzing`]: the bodies of the fuzz targets (`tests/fuzz/`).
 
 pub mod compare;
 pub mod data;
 pub mod explain;
+pub mod fuzzing;
 pub mod metrics;
 pub mod model;
 pub mod quantize;
 pub mod report;
 
-use qcc_ir::{Graph, Tensor};
+use qcc_ir::{Graph, Limits, Tensor};
 use rayon::prelude::*;
+use std::sync::OnceLock;
+
+static LIMITS: OnceLock<Limits> = OnceLock::new();
+
+/// Sets the process-wide resource [`Limits`] used by [`model::load_model`],
+/// [`data::read_npz`] and the command line (once; later calls are ignored and return false).
+pub fn set_limits(l: Limits) -> bool {
+    LIMITS.set(l).is_ok()
+}
+
+/// The process-wide resource limits: those given to [`set_limits`], else the defaults with the
+/// `QCC_MAX_*` environment overrides (an unparsable variable is ignored here; the command line
+/// reports it).
+pub fn limits() -> Limits {
+    *LIMITS.get_or_init(|| Limits::from_env().unwrap_or_default())
+}
 
 /// Runs every sample on the reference interpreter with up to `threads` samples in parallel;
 /// returns one output list per sample.

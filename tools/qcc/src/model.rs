@@ -16,20 +16,32 @@ pub enum ModelError {
     /// The ONNX model could not be imported.
     #[error(transparent)]
     Onnx(#[from] qcc_onnx::OnnxError),
+    /// A resource limit was exceeded.
+    #[error("{0}: {1}")]
+    Limit(String, qcc_ir::LimitError),
     /// Data does not fit the model.
     #[error("{0}")]
     Binding(String),
 }
 
-/// Loads a model: `.qir` (text + safetensors) or `.onnx` (imported, constants folded).
+/// Loads a model: `.qir` (text + safetensors) or `.onnx` (imported, constants folded), under
+/// the process-wide [`crate::limits`].
 pub fn load_model(path: &Path) -> Result<Graph, ModelError> {
-    load_model_with(path, &qcc_onnx::ImportOptions::default())
+    let opts = qcc_onnx::ImportOptions { limits: crate::limits(), ..Default::default() };
+    load_model_with(path, &opts)
 }
 
-/// Loads a model with ONNX import options (input shapes).
+/// Loads a model with ONNX import options (input shapes); `opts.limits` applies to `.qir`
+/// files too.
 pub fn load_model_with(path: &Path, opts: &qcc_onnx::ImportOptions) -> Result<Graph, ModelError> {
     match path.extension().and_then(|e| e.to_str()) {
-        Some("qir") => Ok(qcc_ir::weights::load_qir(path)?),
+        Some("qir") => {
+            let g = qcc_ir::weights::load_qir(path)?;
+            opts.limits
+                .check_graph(&g)
+                .map_err(|e| ModelError::Limit(path.display().to_string(), e))?;
+            Ok(g)
+        }
         Some("onnx") => Ok(qcc_onnx::import_file(path, opts)?),
         _ => Err(ModelError::Format(path.display().to_string())),
     }

@@ -71,11 +71,22 @@ fn zp_like_scale(
     Ok(Some(z))
 }
 
+/// A constant scale must be finite and positive (a zero, negative, NaN or infinite scale has no
+/// meaning and would make quantization divide by zero or produce garbage).
+pub(crate) fn check_const_scale(cx: &NodeCx<'_>, s: Value) -> Result<(), OnnxError> {
+    let Some(t) = cx.const_of(s) else { return Ok(()) };
+    if let Some(bad) = t.to_f32_vec().into_iter().find(|x| !(x.is_finite() && *x > 0.0)) {
+        return Err(cx.err(format!("scale {bad} is not a finite positive number")));
+    }
+    Ok(())
+}
+
 /// `QuantizeLinear(x, scale, zp?)`.
 pub(crate) fn quantize_linear(cx: &mut NodeCx<'_>) -> Outs {
     let x = cx.req(0)?;
     let s = cx.req(1)?;
     let zp = cx.input(2)?;
+    check_const_scale(cx, s)?;
     let dt = quantized_dtype(cx, 2)?;
     check_qdtype(cx, dt)?;
     let zp = zp_like_scale(cx, s, zp)?;
@@ -91,6 +102,7 @@ pub(crate) fn dequantize_linear(cx: &mut NodeCx<'_>) -> Outs {
     let x = cx.req(0)?;
     let s = cx.req(1)?;
     let zp = cx.input(2)?;
+    check_const_scale(cx, s)?;
     check_qdtype(cx, cx.dtype(x))?;
     let zp = zp_like_scale(cx, s, zp)?;
     let out = match cx.ai("output_dtype") {

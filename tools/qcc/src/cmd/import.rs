@@ -46,6 +46,7 @@ pub fn parse_input_shapes(flags: &[String]) -> anyhow::Result<HashMap<String, Ve
 pub fn run(a: ImportArgs) -> anyhow::Result<i32> {
     let opts = qcc_onnx::ImportOptions {
         input_shapes: parse_input_shapes(&a.input_shape)?,
+        limits: qcc::limits(),
         ..Default::default()
     };
     let mut g = qcc::model::load_model_with(&a.model, &opts)?;

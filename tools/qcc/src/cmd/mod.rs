@@ -11,7 +11,7 @@ mod qflags;
 mod quantize;
 mod run;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
 /// qcc: a quantizing compiler for neural networks.
 #[derive(Debug, Parser)]
@@ -19,6 +19,45 @@ use clap::{Parser, Subcommand};
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
+    #[command(flatten)]
+    limits: LimitFlags,
+}
+
+/// Resource limits for untrusted inputs (defaults: `qcc_ir::Limits`, overridden by the
+/// `QCC_MAX_*` environment variables, overridden by these flags).
+#[derive(Debug, Args)]
+struct LimitFlags {
+    /// Largest tensor (constant, data array, any value of known shape), in bytes.
+    #[arg(long, global = true, value_name = "BYTES")]
+    max_tensor_bytes: Option<u64>,
+    /// Most nodes in a graph.
+    #[arg(long, global = true, value_name = "N")]
+    max_nodes: Option<usize>,
+    /// Longest chain of nodes in a graph.
+    #[arg(long, global = true, value_name = "N")]
+    max_depth: Option<usize>,
+    /// Largest memory arena of a compiled model, in bytes.
+    #[arg(long, global = true, value_name = "BYTES")]
+    max_arena_bytes: Option<u64>,
+}
+
+impl LimitFlags {
+    fn limits(&self) -> anyhow::Result<qcc_ir::Limits> {
+        let mut l = qcc_ir::Limits::from_env()?;
+        if let Some(v) = self.max_tensor_bytes {
+            l.max_tensor_bytes = v;
+        }
+        if let Some(v) = self.max_nodes {
+            l.max_nodes = v;
+        }
+        if let Some(v) = self.max_depth {
+            l.max_depth = v;
+        }
+        if let Some(v) = self.max_arena_bytes {
+            l.max_arena_bytes = v;
+        }
+        Ok(l)
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -36,6 +75,7 @@ enum Command {
 
 /// Runs the chosen subcommand; returns the process exit code.
 pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
+    qcc::set_limits(cli.limits.limits()?);
     match cli.command {
         Command::Import(a) => import::run(a),
         Command::Opt(a) => opt::run(a),

@@ -87,6 +87,7 @@ pub struct RunArgs {
 pub fn run(a: RunArgs) -> anyhow::Result<i32> {
     let opts = qcc_onnx::ImportOptions {
         input_shapes: super::import::parse_input_shapes(&a.input_shape)?,
+        limits: qcc::limits(),
         ..Default::default()
     };
     let mut g = qcc::model::load_model_with(&a.model, &opts)?;

@@ -1,0 +1,48 @@
+//! Replays the inputs of `tests/fuzz/regressions/<target>/` (every crash a fuzz target found,
+//! minimized) through the fuzz targets' own code (`qcc::fuzzing`), in process, so a fixed crash stays fixed without cargo-fuzz. The hostile corpus's files are
+//! replayed too. A panic fails the test; errors are the expected outcome.
+
+use std::path::{Path, PathBuf};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn files(dir: &Path, ext: Option<&str>) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = match std::fs::read_dir(dir) {
+        Ok(rd) => rd.map(|e| e.expect("entry").path()).filter(|p| p.is_file()).collect(),
+        Err(e) => panic!("{}: {e}", dir.display()),
+    };
+    if let Some(ext) = ext {
+        v.retain(|p| p.extension().and_then(|e| e.to_str()) == Some(ext));
+    }
+    v.sort();
+    v
+}
+
+fn replay(target: &str, ext: &str, f: fn(&[u8])) -> usize {
+    let mut inputs = files(&repo().join("tests/fuzz/regressions").join(target), None);
+    inputs.retain(|p| p.file_name().is_some_and(|n| n != "README.md"));
+    inputs.extend(files(&repo().join("tests/hostile/cases"), Some(ext)));
+    for p in &inputs {
+        let data = std::fs::read(p).expect("read");
+        let r = std::panic::catch_unwind(|| f(&data));
+        assert!(r.is_ok(), "{target}: {} panics", p.display());
+    }
+    inputs.len()
+}
+
+#[test]
+fn onnx_load_regressions() {
+    assert!(replay("onnx_load", "onnx", qcc::fuzzing::onnx_load) > 0);
+}
+
+#[test]
+fn qir_parse_regressions() {
+    assert!(replay("qir_parse", "qir", qcc::fuzzing::qir_parse) > 0);
+}
+
+#[test]
+fn npz_read_regressions() {
+    assert!(replay("npz_read", "npz", qcc::fuzzing::npz_read) > 0);
+}
