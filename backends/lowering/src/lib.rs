@@ -14,6 +14,7 @@ pub mod lower;
 pub mod model;
 pub mod plan;
 pub mod print;
+pub mod spec;
 
 pub use error::LowerError;
 pub use lower::lower;
@@ -21,3 +22,4 @@ pub use model::{
     BinOp, BufId, Buffer, Kernel, LoweredModel, QGemm, QRequant, Step, Storage, UnaryOp,
 };
 pub use print::print;
+pub use spec::{BatchMatMul, GatherSpec, MathOp, MmElem, QBinOp, QBinary, ReduceOp, StridedCopy};

@@ -1,6 +1,7 @@
 //! The lowered model: buffers (arena slots, constants, views), an ordered list of kernel
 //! invocations with exact shapes and fused epilogues, and the arena size.
 
+use crate::spec::*;
 use qcc_ir::{DType, Tensor};
 use std::sync::Arc;
 
@@ -94,6 +95,10 @@ pub enum BinOp {
     Mul,
     /// a / b
     Div,
+    /// max(a, b) (NaN propagates)
+    Max,
+    /// min(a, b) (NaN propagates)
+    Min,
 }
 
 /// fp32 elementwise unary operations.
@@ -155,6 +160,60 @@ pub enum Kernel {
     },
     /// Elementwise unary.
     Unary(UnaryOp),
+
+    // ----- transformer family (movement, normalization, runtime matmul; see `spec`) -----
+    /// Batched matmul, both operands possibly runtime (inputs: A, B).
+    BatchMatMul(BatchMatMul),
+    /// Strided copy (inputs: source; several steps may write one Concat output).
+    Copy(StridedCopy),
+    /// Gather (inputs: data, indices).
+    Gather(GatherSpec),
+    /// Element type conversion of `n` elements (float → int rounds half to even, then
+    /// saturates, NaN → 0; int → int saturates; → bool is `x != 0`).
+    Cast {
+        /// Elements.
+        n: usize,
+        /// Source type.
+        from: DType,
+        /// Target type.
+        to: DType,
+    },
+    /// LayerNormalization over rows of `d` (inputs: x, scale[d], bias[d]?).
+    LayerNorm {
+        /// Rows.
+        rows: usize,
+        /// Normalized extent.
+        d: usize,
+        /// Added to the variance.
+        epsilon: f32,
+    },
+    /// Softmax over the middle axis of `[outer, d, inner]`, max-subtracted.
+    Softmax {
+        /// Product of the axes before.
+        outer: usize,
+        /// The softmax axis.
+        d: usize,
+        /// Product of the axes after.
+        inner: usize,
+    },
+    /// Float elementwise math over `n` elements.
+    Math {
+        /// Operation.
+        op: MathOp,
+        /// Elements.
+        n: usize,
+    },
+    /// Float reduction of `shape` over the axes marked in `reduced` (output: the kept axes).
+    Reduce {
+        /// Operation.
+        op: ReduceOp,
+        /// Input shape.
+        shape: Vec<usize>,
+        /// Per axis, whether it is reduced.
+        reduced: Vec<bool>,
+    },
+    /// Quantized elementwise binary with broadcast (inputs: a, b).
+    QBinary(QBinary),
 }
 
 impl Kernel {
@@ -167,6 +226,15 @@ impl Kernel {
             Kernel::GemmF32 { .. } => "gemm_f32",
             Kernel::Binary { .. } => "binary",
             Kernel::Unary(_) => "unary",
+            Kernel::BatchMatMul(_) => "batch_matmul",
+            Kernel::Copy(_) => "copy",
+            Kernel::Gather(_) => "gather",
+            Kernel::Cast { .. } => "cast",
+            Kernel::LayerNorm { .. } => "layer_norm",
+            Kernel::Softmax { .. } => "softmax",
+            Kernel::Math { .. } => "math",
+            Kernel::Reduce { .. } => "reduce",
+            Kernel::QBinary(_) => "qbinary",
         }
     }
 }

@@ -63,6 +63,15 @@ fn kernel(k: &Kernel) -> String {
                 .to_lowercase()
         }
         Kernel::Unary(u) => format!("{u:?}").to_lowercase(),
+        Kernel::BatchMatMul(_)
+        | Kernel::Copy(_)
+        | Kernel::Gather(_)
+        | Kernel::Cast { .. }
+        | Kernel::LayerNorm { .. }
+        | Kernel::Softmax { .. }
+        | Kernel::Math { .. }
+        | Kernel::Reduce { .. }
+        | Kernel::QBinary(_) => crate::spec::describe(k),
     }
 }
 
