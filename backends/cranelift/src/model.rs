@@ -8,13 +8,14 @@ use crate::gemm::pack::AlignedBytes;
 use crate::gemm::{AType, Epilogue, GemmData, GemmFn, GemmSpec};
 use crate::isa::IsaOptions;
 use crate::jit::JitModule;
-use crate::kernels::{elementwise, sgemm};
+use crate::kernels::{elementwise, sgemm, xformer};
 use crate::BackendError;
 use cranelift_codegen::ir::types::I64;
 use cranelift_codegen::ir::{Function, InstBuilder, UserFuncName};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use qcc_ir::{Graph, Tensor};
 use qcc_lowering::{Kernel, LoweredModel, Storage};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -34,6 +35,10 @@ struct StepData {
     consts: Vec<AlignedBytes>,
     rows: usize,
     row_split: bool,
+    /// Constant buffers passed after the inputs (transformer kernels).
+    extra: Vec<AlignedBytes>,
+    /// The kernel takes the status word's address after the extras.
+    status: bool,
 }
 
 /// A compiled model, ready to run.
@@ -47,6 +52,8 @@ pub struct CompiledModel {
     const_bufs: Vec<Option<AlignedBytes>>,
     threads: usize,
     compile_time: Duration,
+    /// Written by kernels that detect bad run-time data (Gather indices): the failing step + 1.
+    status: Box<AtomicU32>,
 }
 
 // SAFETY: the JIT code and every buffer it reads are immutable after compilation; the arena is
@@ -95,12 +102,12 @@ pub fn compile(g: &Graph, opts: &CompileOptions) -> Result<CompiledModel, Backen
                 spec.a_zero_point = q.a_zero_point;
                 let gd = GemmData::new(&spec, path, &q.b, q.bias.as_deref())?;
                 let f = crate::gemm::codegen::build(&spec, path, isa, idx);
-                (f, StepData { gemm: Some(gd), consts: vec![], rows: q.m, row_split: true })
+                (f, StepData { gemm: Some(gd), rows: q.m, row_split: true, ..StepData::plain() })
             }
             Kernel::GemmF32 { m, n, k, b, bias } => {
                 let f = sgemm::build(isa, idx, *n, *k);
                 let consts = vec![sgemm::pack(b, *k, *n), sgemm::pad_bias(bias.as_deref(), *n)];
-                (f, StepData { gemm: None, consts, rows: *m, row_split: true })
+                (f, StepData { consts, rows: *m, row_split: true, ..StepData::plain() })
             }
             Kernel::Quantize { scale, zero_point, signed } => {
                 let n = lowered.buffers[st.output].numel();
@@ -123,6 +130,16 @@ pub fn compile(g: &Graph, opts: &CompileOptions) -> Result<CompiledModel, Backen
                 let n = lowered.buffers[st.output].numel();
                 (elementwise::unary(isa, idx, *u, n), StepData::plain())
             }
+            _ => match xformer::build(isa, idx, st)? {
+                Some(x) => (x.func, StepData { extra: x.extra, status: x.status, ..StepData::plain() }),
+                None => {
+                    return Err(BackendError::Unsupported {
+                        op: st.ops.clone(),
+                        node: st.node.clone(),
+                        reason: format!("no Cranelift kernel for `{}`", st.kernel.name()),
+                    })
+                }
+            },
         };
         funcs.push(f);
         data.push(d);
@@ -135,6 +152,8 @@ pub fn compile(g: &Graph, opts: &CompileOptions) -> Result<CompiledModel, Backen
             Storage::Arena { .. } => None,
         })
         .collect();
+    let status = Box::new(AtomicU32::new(0));
+    let status_ptr = status.as_ptr() as usize;
     // Define kernels, then the model function calling them.
     let mut ids = Vec::new();
     for (i, f) in funcs.into_iter().enumerate() {
@@ -156,7 +175,7 @@ pub fn compile(g: &Graph, opts: &CompileOptions) -> Result<CompiledModel, Backen
         b.seal_block(entry);
         let arena = b.block_params(entry)[0];
         for (i, st) in lowered.steps.iter().enumerate() {
-            let args = step_args(&lowered, &const_bufs, &data[i], st);
+            let args = step_args(&lowered, &const_bufs, &data[i], st, status_ptr);
             let mut vals = Vec::new();
             for a in args.ptrs {
                 vals.push(match a {
@@ -198,12 +217,20 @@ pub fn compile(g: &Graph, opts: &CompileOptions) -> Result<CompiledModel, Backen
         const_bufs,
         threads: opts.threads.max(1),
         compile_time: start.elapsed(),
+        status,
     })
 }
 
 impl StepData {
     fn plain() -> StepData {
-        StepData { gemm: None, consts: vec![], rows: 0, row_split: false }
+        StepData {
+            gemm: None,
+            consts: vec![],
+            rows: 0,
+            row_split: false,
+            extra: vec![],
+            status: false,
+        }
     }
 }
 
@@ -229,6 +256,7 @@ fn step_args(
     consts: &[Option<AlignedBytes>],
     d: &StepData,
     st: &qcc_lowering::Step,
+    status: usize,
 ) -> Args {
     let in0 = buf_arg(l, consts, st.inputs[0]);
     let out = buf_arg(l, consts, st.output);
@@ -249,8 +277,15 @@ fn step_args(
             out,
         ]
     } else {
-        let in1 = st.inputs.get(1).map_or(Arg::Abs(0), |&b| buf_arg(l, consts, b));
-        vec![in0, in1, Arg::Abs(0), Arg::Abs(0), out]
+        // Inputs, then constant extras, then the status word (at most 4; checked at compile).
+        let mut v: Vec<Arg> = st.inputs.iter().map(|&b| buf_arg(l, consts, b)).collect();
+        v.extend(d.extra.iter().map(|c| Arg::Abs(c.as_ptr() as usize)));
+        if d.status {
+            v.push(Arg::Abs(status));
+        }
+        v.resize_with(4, || Arg::Abs(0));
+        v.push(out);
+        v
     };
     Args { ptrs }
 }
@@ -298,12 +333,23 @@ impl CompiledModel {
             arena.as_mut_slice()[off..off + bytes.len()].copy_from_slice(&bytes);
         }
         let base = arena.as_mut_slice().as_mut_ptr();
+        self.status.store(0, Ordering::SeqCst);
         if self.threads <= 1 {
             // SAFETY: the generated code only touches the arena within the plan's offsets
             // (checked at lowering: each buffer fits the arena) and the constant buffers.
             unsafe { (self.model_fn)(base) };
         } else {
             self.run_threaded(base);
+        }
+        let bad = self.status.swap(0, Ordering::SeqCst);
+        if bad != 0 {
+            let st = &l.steps[(bad as usize - 1).min(l.steps.len() - 1)];
+            return Err(BackendError::BadInput(format!(
+                "step {} (`{}`, {}): an index is out of range (its output slice was zero-filled)",
+                bad - 1,
+                st.node,
+                st.ops
+            )));
         }
         let mut outs = Vec::new();
         for (_, b) in &l.outputs {
@@ -332,7 +378,7 @@ impl CompiledModel {
         let l = &self.lowered;
         for (i, st) in l.steps.iter().enumerate() {
             let d = &self.data[i];
-            let args = step_args(l, &self.const_bufs, d, st);
+            let args = step_args(l, &self.const_bufs, d, st, self.status.as_ptr() as usize);
             let ptrs: Vec<P> = args
                 .ptrs
                 .iter()

@@ -2,8 +2,14 @@
 //! kernel has the signature of [`crate::gemm::codegen::signature`]: `(in0, in1, p2, p3, out,
 //! m0, m1)`; unused parameters are ignored.
 
+pub mod bmm;
 pub mod elementwise;
+pub mod math;
+pub mod movement;
+pub mod norm;
+pub mod qbinary;
 pub mod sgemm;
+pub(crate) mod xformer;
 
 use cranelift_codegen::ir::{Function, UserFuncName, Value};
 use cranelift_codegen::isa::TargetIsa;
