@@ -73,7 +73,7 @@ fn minilm_fp32_matches_ort_and_interpreter() {
 }
 
 #[test]
-fn minilm_int8_is_bit_exact_with_interpreter() {
+fn minilm_int8_matches_interpreter() {
     use qcc_passes::calibrate::{calibrate, range::RangeMethod};
     use qcc_passes::quant::{insert::insert_qdq, realize::realize, scheme::QuantScheme};
     let (g, dir) = load();
@@ -100,6 +100,8 @@ fn minilm_int8_is_bit_exact_with_interpreter() {
         let worst = a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max);
         eprintln!("{name}: {same}/{} elements bit-identical, max |diff| {worst:e}", a.len());
         compare(&got[k], &want[k], 1e-2, 2e-2).unwrap_or_else(|e| panic!("{name}: {e}"));
+        // Measured: every element identical on this sample; allow a few float-island flips.
+        assert!(same * 100 >= a.len() * 99, "{name}: only {same}/{} identical", a.len());
     }
     time_runs(&cm, &ins, "int8 (Gelu in f32)");
 }
