@@ -131,7 +131,9 @@ pub fn compile(g: &Graph, opts: &CompileOptions) -> Result<CompiledModel, Backen
                 (elementwise::unary(isa, idx, *u, n), StepData::plain())
             }
             _ => match xformer::build(isa, idx, st)? {
-                Some(x) => (x.func, StepData { extra: x.extra, status: x.status, ..StepData::plain() }),
+                Some(x) => {
+                    (x.func, StepData { extra: x.extra, status: x.status, ..StepData::plain() })
+                }
                 None => {
                     return Err(BackendError::Unsupported {
                         op: st.ops.clone(),

@@ -30,11 +30,7 @@ fn numel(s: &[usize]) -> usize {
 }
 
 /// A graph computing `op` of inputs (runtime when the tensor is None in `consts`).
-fn one_op(
-    op: Op,
-    ins: &[(TensorType, Option<Tensor>)],
-    out: TensorType,
-) -> (Graph, Vec<usize>) {
+fn one_op(op: Op, ins: &[(TensorType, Option<Tensor>)], out: TensorType) -> (Graph, Vec<usize>) {
     let mut g = Graph::new("t");
     let mut vals = Vec::new();
     let mut runtime = Vec::new();
@@ -299,8 +295,7 @@ fn exp_and_erf_accuracy() {
     eprintln!("exp: max relative error {worst:e}");
     assert!(worst <= 3e-7, "exp relative error {worst}");
     let v = grid(-6.0, 6.0, 24001);
-    for (op, atol, rtol) in
-        [(Op::Erf, 1e-6f32, 0f32), (Op::Gelu(GeluAttrs::default()), 2e-6, 1e-6)]
+    for (op, atol, rtol) in [(Op::Erf, 1e-6f32, 0f32), (Op::Gelu(GeluAttrs::default()), 2e-6, 1e-6)]
     {
         let name = op.name().to_string();
         let (got, want) = run(op, v.clone());
@@ -369,11 +364,19 @@ fn slice_concat_expand() {
     let b = g.add_input("b", f32t(&[2, 4, 3]));
     let c = g.add_const("c", Tensor::f32(&[2, 2, 3], r.floats(12, -1.0, 1.0)));
     let y = g
-        .add_op(Op::Concat(AxisAttrs { axis: -2 }), "cat", &[a, b, c], TensorType::unknown(DType::F32))
+        .add_op(
+            Op::Concat(AxisAttrs { axis: -2 }),
+            "cat",
+            &[a, b, c],
+            TensorType::unknown(DType::F32),
+        )
         .unwrap();
     g.add_output("y", y).unwrap();
     qcc_ir::infer::infer_graph(&mut g).unwrap();
-    let ins = [Tensor::f32(&[2, 1, 3], r.floats(6, -1.0, 1.0)), Tensor::f32(&[2, 4, 3], r.floats(24, -1.0, 1.0))];
+    let ins = [
+        Tensor::f32(&[2, 1, 3], r.floats(6, -1.0, 1.0)),
+        Tensor::f32(&[2, 4, 3], r.floats(24, -1.0, 1.0)),
+    ];
     let (got, want) = both(&g, &ins);
     assert_eq!(got.shape, vec![2, 7, 3]);
     assert_eq!(got, want);

@@ -18,7 +18,7 @@ use super::movement::nest;
 use super::{build_kernel, counted_loop};
 use crate::gemm::pack::AlignedBytes;
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::types::{F32, F32X4, I16X8, I32, I32X4, I64, I64X2, I8, I8X16};
+use cranelift_codegen::ir::types::{F32, F32X4, I32, I32X4, I64, I8, I8X16};
 use cranelift_codegen::ir::{Function, InstBuilder, Type, Value};
 use cranelift_codegen::isa::TargetIsa;
 use cranelift_frontend::{FunctionBuilder, Variable};
@@ -65,7 +65,11 @@ pub fn consts(s: &BatchMatMul) -> Vec<AlignedBytes> {
     let mult = AlignedBytes::from_words(
         (0..np).map(|j| {
             s.requant.as_ref().map_or(0, |r| {
-                let m = if r.multipliers.len() == 1 { r.multipliers[0] } else { r.multipliers[j.min(s.n - 1)] };
+                let m = if r.multipliers.len() == 1 {
+                    r.multipliers[0]
+                } else {
+                    r.multipliers[j.min(s.n - 1)]
+                };
                 m.to_bits()
             })
         }),
@@ -123,7 +127,15 @@ impl Gen<'_> {
     }
 
     /// One m×n product.
-    fn matrix(&self, b: &mut FunctionBuilder<'_>, a: Value, bm: Value, bias: Value, mult: Value, c: Value) {
+    fn matrix(
+        &self,
+        b: &mut FunctionBuilder<'_>,
+        a: Value,
+        bm: Value,
+        bias: Value,
+        mult: Value,
+        c: Value,
+    ) {
         let s = self.s;
         if s.m == 0 || s.n == 0 {
             return;
@@ -177,10 +189,7 @@ impl Gen<'_> {
     fn load_b(&self, b: &mut FunctionBuilder<'_>, p: Value, cols: Cols) -> Vec<Value> {
         if !self.int {
             return match cols {
-                Cols::V8 => vec![
-                    b.ins().load(F32X4, fl(), p, 0),
-                    b.ins().load(F32X4, fl(), p, 16),
-                ],
+                Cols::V8 => vec![b.ins().load(F32X4, fl(), p, 0), b.ins().load(F32X4, fl(), p, 16)],
                 Cols::V4 => vec![b.ins().load(F32X4, fl(), p, 0)],
                 Cols::S1 => vec![b.ins().load(F32, fl(), p, 0)],
             };
@@ -188,7 +197,8 @@ impl Gen<'_> {
         let (_, bs, _, zb) = self.q;
         let vs = match cols {
             Cols::V8 => {
-                let h = if bs { b.ins().sload8x8(fl(), p, 0) } else { b.ins().uload8x8(fl(), p, 0) };
+                let h =
+                    if bs { b.ins().sload8x8(fl(), p, 0) } else { b.ins().uload8x8(fl(), p, 0) };
                 vec![b.ins().swiden_low(h), b.ins().swiden_high(h)]
             }
             Cols::V4 => {
@@ -196,7 +206,6 @@ impl Gen<'_> {
                 let v = b.ins().scalar_to_vector(I32X4, w);
                 let v = b.ins().bitcast(I8X16, vfl(), v);
                 let h = if bs { b.ins().swiden_low(v) } else { b.ins().uwiden_low(v) };
-                let _ = I16X8;
                 vec![if bs { b.ins().swiden_low(h) } else { b.ins().uwiden_low(h) }]
             }
             Cols::S1 => {
@@ -254,10 +263,18 @@ impl Gen<'_> {
                 let v = b.declare_var(ty);
                 let z = if self.int {
                     let z = b.ins().iconst(I32, 0);
-                    if cols == Cols::S1 { z } else { b.ins().splat(I32X4, z) }
+                    if cols == Cols::S1 {
+                        z
+                    } else {
+                        b.ins().splat(I32X4, z)
+                    }
                 } else {
                     let z = b.ins().f32const(0.0);
-                    if cols == Cols::S1 { z } else { b.ins().splat(F32X4, z) }
+                    if cols == Cols::S1 {
+                        z
+                    } else {
+                        b.ins().splat(F32X4, z)
+                    }
                 };
                 b.def_var(v, z);
                 v
@@ -295,7 +312,8 @@ impl Gen<'_> {
         for r in 0..rows {
             for j in 0..nv {
                 let v = b.use_var(accs[r * nv + j]);
-                let off = (r * s.n) as i32 * self.ec as i32 + (16 * j) as i32 / (4 / self.ec as i32);
+                let off =
+                    (r * s.n) as i32 * self.ec as i32 + (16 * j) as i32 / (4 / self.ec as i32);
                 if !self.int {
                     b.ins().store(fl(), v, c_tile, off);
                     continue;
@@ -310,7 +328,11 @@ impl Gen<'_> {
                         let sc = cols == Cols::S1;
                         let spl = |b: &mut FunctionBuilder<'_>, x: i32| {
                             let c = b.ins().iconst(I32, x as u32 as i64);
-                            if sc { c } else { b.ins().splat(I32X4, c) }
+                            if sc {
+                                c
+                            } else {
+                                b.ins().splat(I32X4, c)
+                            }
                         };
                         let v = if rq.acc_zero_point != 0 {
                             let z = spl(b, rq.acc_zero_point);
@@ -336,7 +358,11 @@ impl Gen<'_> {
                         } else {
                             // 4 lanes in [lo, hi] ⊂ 8-bit range: narrow (no saturation hit).
                             let h = b.ins().snarrow(i, i);
-                            let q = if rq.signed { b.ins().snarrow(h, h) } else { b.ins().unarrow(h, h) };
+                            let q = if rq.signed {
+                                b.ins().snarrow(h, h)
+                            } else {
+                                b.ins().unarrow(h, h)
+                            };
                             let w = b.ins().bitcast(I32X4, vfl(), q);
                             let x = b.ins().extractlane(w, 0);
                             b.ins().store(fl(), x, c_tile, off);
@@ -345,6 +371,5 @@ impl Gen<'_> {
                 }
             }
         }
-        let _ = (I64X2, I8X16);
     }
 }

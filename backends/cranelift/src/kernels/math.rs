@@ -116,8 +116,14 @@ pub(crate) fn erf(b: &mut FunctionBuilder<'_>, ty: Type, x: Value) -> Value {
     let x = b.ins().fmax(x, lo);
     let x2 = b.ins().fmul(x, x);
     let mut p = fconst(b, ty, -2.726_142_3e-10);
-    for c in [2.770_681_4e-8, -2.101_024e-6, -5.692_506_4e-5, -7.349_906_3e-4, -2.954_599_8e-3, -1.609_603_3e-2]
-    {
+    for c in [
+        2.770_681_4e-8,
+        -2.101_024e-6,
+        -5.692_506_4e-5,
+        -7.349_906_3e-4,
+        -2.954_6e-3,
+        -1.609_603_3e-2,
+    ] {
         p = madd(b, ty, p, x2, c);
     }
     let p = b.ins().fmul(x, p);

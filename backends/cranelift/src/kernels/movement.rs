@@ -216,7 +216,11 @@ pub fn cast(isa: &dyn TargetIsa, index: u32, n: usize, from: DType, to: DType) -
                         x
                     };
                     let (lo, hi) = qcc_ir::qmath::qrange(to);
-                    let (lo, hi) = if to == DType::I64 { (i64::MIN, i64::MAX) } else { (lo as i64, hi as i64) };
+                    let (lo, hi) = if to == DType::I64 {
+                        (i64::MIN, i64::MAX)
+                    } else {
+                        (lo as i64, hi as i64)
+                    };
                     let l = b.ins().iconst(I64, lo);
                     let h = b.ins().iconst(I64, hi);
                     let i = b.ins().smax(i, l);

@@ -32,18 +32,14 @@ pub(crate) fn build(
             Built { func: bmm::build(isa, index, s), extra: bmm::consts(s), status: false }
         }
         Kernel::Copy(c) => plain(movement::copy(isa, index, c)),
-        Kernel::Gather(g) => Built {
-            func: movement::gather(isa, index, g, index),
-            extra: vec![],
-            status: true,
-        },
+        Kernel::Gather(g) => {
+            Built { func: movement::gather(isa, index, g, index), extra: vec![], status: true }
+        }
         Kernel::Cast { n, from, to } => plain(movement::cast(isa, index, *n, *from, *to)),
         Kernel::LayerNorm { rows, d, epsilon } => {
             plain(norm::layer_norm(isa, index, *rows, *d, *epsilon, st.inputs.len() > 2))
         }
-        Kernel::Softmax { outer, d, inner } => {
-            plain(norm::softmax(isa, index, *outer, *d, *inner))
-        }
+        Kernel::Softmax { outer, d, inner } => plain(norm::softmax(isa, index, *outer, *d, *inner)),
         Kernel::Math { op, n } => plain(math::build(isa, index, *op, *n)),
         Kernel::Reduce { op, shape, reduced } => {
             plain(norm::reduce(isa, index, *op, shape, reduced))

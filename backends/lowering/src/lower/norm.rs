@@ -76,7 +76,7 @@ impl Cx<'_> {
                 if let Some(b) = self.ln_param(id, 2, &tail)? {
                     ins.push(b);
                 }
-                let rows = if d == 0 { 0 } else { n / d };
+                let rows = n.checked_div(d).unwrap_or(0);
                 let k = Kernel::LayerNorm { rows, d, epsilon: at.epsilon };
                 self.push(id, name, k, ins, out)
             }
