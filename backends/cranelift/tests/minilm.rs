@@ -12,7 +12,11 @@
 //!   step, so the outputs are compared with the interpreter within a tolerance, and the
 //!   fraction of bit-identical output elements is printed.
 //!
-//! Debug-mode friendly: one eval sample, two calibration samples.
+//! Debug-mode friendly: one eval sample, two calibration samples. Figures (printed by the tests;
+//! `cargo test --release -p qcc-backend-cranelift --test minilm -- --nocapture --test-threads 1`,
+//! 2026-12-01, this 2-core machine at load ≈ 6): fp32 compile 211 ms (Cranelift 27–30 ms),
+//! run 121–125 ms single-thread; integer realization compile 200–280 ms (Cranelift 54–66 ms),
+//! run 79–83 ms single-thread.
 
 mod common;
 
