@@ -180,6 +180,19 @@ pub fn compile_object(
     for b in const_bufs.iter().flatten() {
         add(&mut module, b)?;
     }
+    // The status word kernels set on bad run-time data: a writable object; `status_key` is the
+    // address step arguments use for it.
+    let status_cell = Box::new(0u32);
+    let status_key = &*status_cell as *const u32 as usize;
+    let status_sym = format!("{prefix}__status");
+    let status_id = module
+        .declare_data(&status_sym, Linkage::Local, true, false)
+        .map_err(|e| BackendError::codegen(&status_sym, e))?;
+    let mut desc = DataDescription::new();
+    desc.define_zeroinit(64);
+    desc.set_align(64);
+    module.define_data(status_id, &desc).map_err(|e| BackendError::codegen(&status_sym, e))?;
+    symbols.insert(status_key, status_id);
 
     let mut ids = Vec::new();
     for (i, f) in funcs.into_iter().enumerate() {
@@ -267,6 +280,9 @@ pub fn compile_object(
             }
         })
     };
+    let status_addr = b.ins().symbol_value(I64, gvs[&status_key]);
+    let zero32 = b.ins().iconst(I32, 0);
+    b.ins().store(flags, zero32, status_addr, 0);
     for (k, (_, buf)) in lowered.inputs.iter().enumerate() {
         let off = lowered.offset(*buf).unwrap_or(0);
         let dst = b.ins().iadd_imm_s(arena, off as i64);
@@ -274,7 +290,7 @@ pub fn compile_object(
         b.call_memcpy(cfg, dst, in_ptrs[k], n);
     }
     for (i, st) in lowered.steps.iter().enumerate() {
-        let args = step_args(&lowered, &const_bufs, &data[i], st);
+        let args = step_args(&lowered, &const_bufs, &data[i], st, status_key);
         let mut vals = Vec::new();
         for a in &args.ptrs {
             vals.push(addr(&mut b, a)?);
@@ -283,6 +299,8 @@ pub fn compile_object(
         vals.push(b.ins().iconst(I64, data[i].rows as i64));
         b.ins().call(frefs[i], &vals);
     }
+    let st = b.ins().load(I32, flags, status_addr, 0);
+    check(&mut b, st, 4);
     for (k, (_, buf)) in lowered.outputs.iter().enumerate() {
         let src = match lowered.offset(*buf) {
             Some(off) => b.ins().iadd_imm_s(arena, off as i64),
@@ -314,7 +332,7 @@ pub fn compile_object(
 
 /// The compile-time buffers a step's kernel reads (packed weights, biases, tables).
 fn step_buffers(d: &StepData) -> Vec<&AlignedBytes> {
-    let mut v: Vec<&AlignedBytes> = d.consts.iter().collect();
+    let mut v: Vec<&AlignedBytes> = d.consts.iter().chain(&d.extra).collect();
     if let Some(g) = &d.gemm {
         v.extend([&g.b, &g.bias, &g.mult]);
     }

@@ -8,7 +8,7 @@ use crate::gemm::pack::AlignedBytes;
 use crate::gemm::{AType, Epilogue, GemmData, GemmFn, GemmSpec};
 use crate::isa::{DotPath, IsaOptions};
 use crate::jit::JitModule;
-use crate::kernels::{elementwise, sgemm};
+use crate::kernels::{elementwise, sgemm, xformer};
 use crate::BackendError;
 use cranelift_codegen::ir::types::I64;
 use cranelift_codegen::ir::{Function, InstBuilder, UserFuncName};
@@ -16,6 +16,7 @@ use cranelift_codegen::isa::TargetIsa;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use qcc_ir::{Graph, Tensor};
 use qcc_lowering::{Kernel, LoweredModel, Storage};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -35,6 +36,10 @@ pub(crate) struct StepData {
     pub(crate) consts: Vec<AlignedBytes>,
     pub(crate) rows: usize,
     pub(crate) row_split: bool,
+    /// Constant buffers passed after the inputs (transformer kernels).
+    pub(crate) extra: Vec<AlignedBytes>,
+    /// The kernel takes the status word's address after the extras.
+    pub(crate) status: bool,
 }
 
 /// A compiled model, ready to run.
@@ -48,6 +53,8 @@ pub struct CompiledModel {
     const_bufs: Vec<Option<AlignedBytes>>,
     threads: usize,
     compile_time: Duration,
+    /// Written by kernels that detect bad run-time data (Gather indices): the failing step + 1.
+    status: Box<AtomicU32>,
 }
 
 // SAFETY: the JIT code and every buffer it reads are immutable after compilation; the arena is
@@ -74,6 +81,8 @@ pub fn compile(g: &Graph, opts: &CompileOptions) -> Result<CompiledModel, Backen
     let mut module = JitModule::new(&opts.isa, &[])?;
     let (funcs, data, keys) = build_steps(&lowered, module.isa(), module.path())?;
     let const_bufs = const_buffers(&lowered);
+    let status = Box::new(AtomicU32::new(0));
+    let status_ptr = status.as_ptr() as usize;
     // Define kernels, then the model function calling them.
     let mut ids = Vec::new();
     let mut seen: std::collections::HashMap<String, cranelift_module::FuncId> =
@@ -105,7 +114,7 @@ pub fn compile(g: &Graph, opts: &CompileOptions) -> Result<CompiledModel, Backen
         b.seal_block(entry);
         let arena = b.block_params(entry)[0];
         for (i, st) in lowered.steps.iter().enumerate() {
-            let args = step_args(&lowered, &const_bufs, &data[i], st);
+            let args = step_args(&lowered, &const_bufs, &data[i], st, status_ptr);
             let mut vals = Vec::new();
             for a in args.ptrs {
                 vals.push(match a {
@@ -150,6 +159,7 @@ pub fn compile(g: &Graph, opts: &CompileOptions) -> Result<CompiledModel, Backen
         const_bufs,
         threads: opts.threads.max(1),
         compile_time: start.elapsed(),
+        status,
     })
 }
 
@@ -203,12 +213,12 @@ pub(crate) fn build_steps(
                 spec.a_zero_point = q.a_zero_point;
                 let gd = GemmData::new(&spec, path, &q.b, q.bias.as_deref())?;
                 let f = crate::gemm::codegen::build(&spec, path, isa, idx);
-                (f, StepData { gemm: Some(gd), consts: vec![], rows: q.m, row_split: true })
+                (f, StepData { gemm: Some(gd), rows: q.m, row_split: true, ..StepData::plain() })
             }
             Kernel::GemmF32 { m, n, k, b, bias } => {
                 let f = sgemm::build(isa, idx, *n, *k);
                 let consts = vec![sgemm::pack(b, *k, *n), sgemm::pad_bias(bias.as_deref(), *n)];
-                (f, StepData { gemm: None, consts, rows: *m, row_split: true })
+                (f, StepData { consts, rows: *m, row_split: true, ..StepData::plain() })
             }
             Kernel::Quantize { scale, zero_point, signed } => {
                 let n = lowered.buffers[st.output].numel();
@@ -234,19 +244,25 @@ pub(crate) fn build_steps(
             other => match crate::kernels::cnn::build(isa, idx, lowered, st) {
                 Some(k) => {
                     let d = StepData {
-                        gemm: None,
                         consts: k.consts,
                         rows: k.rows,
                         row_split: k.rows > 0,
+                        ..StepData::plain()
                     };
                     (k.func, d)
                 }
-                None => {
-                    return Err(BackendError::InvalidSpec(format!(
-                        "no kernel for {}",
-                        other.name()
-                    )))
-                }
+                None => match xformer::build(isa, idx, st)? {
+                    Some(x) => {
+                        (x.func, StepData { extra: x.extra, status: x.status, ..StepData::plain() })
+                    }
+                    None => {
+                        return Err(BackendError::Unsupported {
+                            op: st.ops.clone(),
+                            node: st.node.clone(),
+                            reason: format!("no Cranelift kernel for `{}`", other.name()),
+                        })
+                    }
+                },
             },
         };
         if std::env::var_os("QCC_DUMP_CLIF").is_some() {
@@ -272,7 +288,14 @@ pub(crate) fn const_buffers(lowered: &LoweredModel) -> Vec<Option<AlignedBytes>>
 
 impl StepData {
     fn plain() -> StepData {
-        StepData { gemm: None, consts: vec![], rows: 0, row_split: false }
+        StepData {
+            gemm: None,
+            consts: vec![],
+            rows: 0,
+            row_split: false,
+            extra: vec![],
+            status: false,
+        }
     }
 }
 
@@ -298,6 +321,7 @@ pub(crate) fn step_args(
     consts: &[Option<AlignedBytes>],
     d: &StepData,
     st: &qcc_lowering::Step,
+    status: usize,
 ) -> Args {
     let in0 = buf_arg(l, consts, st.inputs[0]);
     let out = buf_arg(l, consts, st.output);
@@ -313,8 +337,15 @@ pub(crate) fn step_args(
         let c = |i: usize| Arg::Abs(d.consts.get(i).map_or(0, |c| c.as_ptr() as usize));
         vec![in0, c(0), c(1), c(2), out]
     } else {
-        let in1 = st.inputs.get(1).map_or(Arg::Abs(0), |&b| buf_arg(l, consts, b));
-        vec![in0, in1, Arg::Abs(0), Arg::Abs(0), out]
+        // Inputs, then constant extras, then the status word (at most 4; checked at compile).
+        let mut v: Vec<Arg> = st.inputs.iter().map(|&b| buf_arg(l, consts, b)).collect();
+        v.extend(d.extra.iter().map(|c| Arg::Abs(c.as_ptr() as usize)));
+        if d.status {
+            v.push(Arg::Abs(status));
+        }
+        v.resize_with(4, || Arg::Abs(0));
+        v.push(out);
+        v
     };
     Args { ptrs }
 }
@@ -362,12 +393,23 @@ impl CompiledModel {
             arena.as_mut_slice()[off..off + bytes.len()].copy_from_slice(&bytes);
         }
         let base = arena.as_mut_slice().as_mut_ptr();
+        self.status.store(0, Ordering::SeqCst);
         if self.threads <= 1 {
             // SAFETY: the generated code only touches the arena within the plan's offsets
             // (checked at lowering: each buffer fits the arena) and the constant buffers.
             unsafe { (self.model_fn)(base) };
         } else {
             self.run_threaded(base);
+        }
+        let bad = self.status.swap(0, Ordering::SeqCst);
+        if bad != 0 {
+            let st = &l.steps[(bad as usize - 1).min(l.steps.len() - 1)];
+            return Err(BackendError::BadInput(format!(
+                "step {} (`{}`, {}): an index is out of range (its output slice was zero-filled)",
+                bad - 1,
+                st.node,
+                st.ops
+            )));
         }
         let mut outs = Vec::new();
         for (_, b) in &l.outputs {
@@ -396,7 +438,7 @@ impl CompiledModel {
         let l = &self.lowered;
         for (i, st) in l.steps.iter().enumerate() {
             let d = &self.data[i];
-            let args = step_args(l, &self.const_bufs, d, st);
+            let args = step_args(l, &self.const_bufs, d, st, self.status.as_ptr() as usize);
             let ptrs: Vec<P> = args
                 .ptrs
                 .iter()

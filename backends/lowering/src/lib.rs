@@ -15,6 +15,7 @@ pub mod lower;
 pub mod model;
 pub mod plan;
 pub mod print;
+pub mod spec;
 
 pub use error::LowerError;
 pub use lower::lower;
@@ -22,3 +23,4 @@ pub use model::{
     BinOp, BufId, Buffer, Kernel, LoweredModel, QGemm, QRequant, Step, Storage, UnaryOp,
 };
 pub use print::print;
+pub use spec::{BatchMatMul, GatherSpec, MathOp, MmElem, ReduceOp, StridedCopy};

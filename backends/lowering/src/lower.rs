@@ -10,6 +10,9 @@ use std::sync::Arc;
 mod conv;
 mod elem;
 mod layout;
+mod matmul;
+mod movement;
+mod norm;
 mod pool;
 
 struct Cx<'g> {
@@ -155,6 +158,7 @@ impl<'g> Cx<'g> {
                 }
                 self.map.insert(out, b);
             }
+            Op::QMatMul if self.needs_batched(id, true) => self.batch_matmul(id)?,
             Op::QMatMul => self.qmatmul(id)?,
             Op::Quantize | Op::Dequantize => {
                 let x = self.operand(id, 0)?;
@@ -189,8 +193,9 @@ impl<'g> Cx<'g> {
                 let xb = self.buf(id, x)?;
                 self.push(id, node.op.name().into(), kernel, vec![xb], out)?;
             }
+            Op::MatMul if self.needs_batched(id, false) => self.batch_matmul(id)?,
             Op::MatMul | Op::Gemm(_) => self.gemm_f32(id)?,
-            Op::Add | Op::Sub | Op::Mul | Op::Div => {
+            Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Max | Op::Min => {
                 let (a, b) = (self.operand(id, 0)?, self.operand(id, 1)?);
                 for v in [a, b, out] {
                     if g.value_type(v).dtype != DType::F32 {
@@ -202,10 +207,15 @@ impl<'g> Cx<'g> {
                     .ok_or_else(|| self.err(id, "bad broadcast"))?;
                 let b_strides = bcast_strides(&self.shape(id, b)?, &shape)
                     .ok_or_else(|| self.err(id, "bad broadcast"))?;
+                if g.operands(id).len() != 2 {
+                    return Err(self.err(id, "only the two-operand form"));
+                }
                 let op = match node.op {
                     Op::Add => BinOp::Add,
                     Op::Sub => BinOp::Sub,
                     Op::Mul => BinOp::Mul,
+                    Op::Max => BinOp::Max,
+                    Op::Min => BinOp::Min,
                     _ => BinOp::Div,
                 };
                 let ins = vec![self.buf(id, a)?, self.buf(id, b)?];
@@ -232,6 +242,22 @@ impl<'g> Cx<'g> {
                 let xb = self.buf(id, x)?;
                 self.push(id, node.op.name().into(), Kernel::Unary(u), vec![xb], out)?;
             }
+            Op::Transpose(_)
+            | Op::Slice
+            | Op::Expand
+            | Op::Concat(_)
+            | Op::Gather(_)
+            | Op::Cast(_) => self.movement(id)?,
+            Op::LayerNormalization(_)
+            | Op::Softmax(_)
+            | Op::Sqrt
+            | Op::Exp
+            | Op::Erf
+            | Op::Gelu(_)
+            | Op::ReduceSum(_)
+            | Op::ReduceMean(_)
+            | Op::ReduceMax(_)
+            | Op::ReduceMin(_) => self.norm(id)?,
             other => return Err(self.err(id, format!("no kernel for `{}` yet", other.name()))),
         }
         Ok(())
@@ -277,6 +303,22 @@ impl<'g> Cx<'g> {
                 }
             }
         };
+        let (ops, out, requant) = self.fuse_requant(id, sa.len().max(2), n)?;
+        let kernel =
+            Kernel::QGemm(QGemm { m, n, k, a_signed, a_zero_point: za, b: bv, bias, requant });
+        let ab = self.buf(id, a)?;
+        self.push(id, ops, kernel, vec![ab], out)
+    }
+
+    /// Fuses the sole Requantize user of the integer matmul `id` (and a Relu/Clip after it):
+    /// the fused ops' names, the value the step defines, and the requantization.
+    fn fuse_requant(
+        &mut self,
+        id: NodeId,
+        out_rank: usize,
+        n: usize,
+    ) -> Result<(String, Value, Option<QRequant>), LowerError> {
+        let g = self.g;
         let mut ops = "QMatMul".to_string();
         let mut out = g.result(id);
         let mut requant = None;
@@ -292,7 +334,7 @@ impl<'g> Cx<'g> {
             let (sx, zx) = match &acc_q {
                 Some(Quant::Tensor { scale, zero_point }) => (vec![*scale], *zero_point),
                 Some(Quant::Axis { axis, scales, zero_points })
-                    if *axis + 1 == sa.len().max(2)
+                    if *axis + 1 == out_rank
                         && scales.len() == n
                         && zero_points.iter().all(|&z| z == zero_points[0]) =>
                 {
@@ -346,10 +388,7 @@ impl<'g> Cx<'g> {
             requant =
                 Some(QRequant { signed, acc_zero_point: zx, multipliers, zero_point: zy, lo, hi });
         }
-        let kernel =
-            Kernel::QGemm(QGemm { m, n, k, a_signed, a_zero_point: za, b: bv, bias, requant });
-        let ab = self.buf(id, a)?;
-        self.push(id, ops, kernel, vec![ab], out)
+        Ok((ops, out, requant))
     }
 
     fn gemm_f32(&mut self, id: NodeId) -> Result<(), LowerError> {

@@ -2,6 +2,7 @@
 //! invocations with exact shapes and fused epilogues, and the arena size.
 
 use crate::cnn::*;
+use crate::spec::*;
 use qcc_ir::{DType, Tensor};
 use std::sync::Arc;
 
@@ -95,6 +96,10 @@ pub enum BinOp {
     Mul,
     /// a / b
     Div,
+    /// max(a, b) (NaN propagates)
+    Max,
+    /// min(a, b) (NaN propagates)
+    Min,
 }
 
 /// fp32 elementwise unary operations.
@@ -176,6 +181,58 @@ pub enum Kernel {
     Pool2d(Pool2d),
     /// f32 activation.
     Act(Activation),
+
+    // ----- transformer family (movement, normalization, runtime matmul; see `spec`) -----
+    /// Batched matmul, both operands possibly runtime (inputs: A, B).
+    BatchMatMul(BatchMatMul),
+    /// Strided copy (inputs: source; several steps may write one Concat output).
+    Copy(StridedCopy),
+    /// Gather (inputs: data, indices).
+    Gather(GatherSpec),
+    /// Element type conversion of `n` elements (float → int rounds half to even, then
+    /// saturates, NaN → 0; int → int saturates; → bool is `x != 0`).
+    Cast {
+        /// Elements.
+        n: usize,
+        /// Source type.
+        from: DType,
+        /// Target type.
+        to: DType,
+    },
+    /// LayerNormalization over rows of `d` (inputs: x, scale[d], bias[d]?).
+    LayerNorm {
+        /// Rows.
+        rows: usize,
+        /// Normalized extent.
+        d: usize,
+        /// Added to the variance.
+        epsilon: f32,
+    },
+    /// Softmax over the middle axis of `[outer, d, inner]`, max-subtracted.
+    Softmax {
+        /// Product of the axes before.
+        outer: usize,
+        /// The softmax axis.
+        d: usize,
+        /// Product of the axes after.
+        inner: usize,
+    },
+    /// Float elementwise math over `n` elements.
+    Math {
+        /// Operation.
+        op: MathOp,
+        /// Elements.
+        n: usize,
+    },
+    /// Float reduction of `shape` over the axes marked in `reduced` (output: the kept axes).
+    Reduce {
+        /// Operation.
+        op: ReduceOp,
+        /// Input shape.
+        shape: Vec<usize>,
+        /// Per axis, whether it is reduced.
+        reduced: Vec<bool>,
+    },
 }
 
 impl Kernel {
@@ -196,6 +253,14 @@ impl Kernel {
             Kernel::GlobalAvgPool(_) => "global_avg_pool",
             Kernel::Pool2d(_) => "pool2d",
             Kernel::Act(_) => "act",
+            Kernel::BatchMatMul(_) => "batch_matmul",
+            Kernel::Copy(_) => "copy",
+            Kernel::Gather(_) => "gather",
+            Kernel::Cast { .. } => "cast",
+            Kernel::LayerNorm { .. } => "layer_norm",
+            Kernel::Softmax { .. } => "softmax",
+            Kernel::Math { .. } => "math",
+            Kernel::Reduce { .. } => "reduce",
         }
     }
 }

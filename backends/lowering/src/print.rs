@@ -63,6 +63,14 @@ fn kernel(k: &Kernel) -> String {
                 .to_lowercase()
         }
         Kernel::Unary(u) => format!("{u:?}").to_lowercase(),
+        Kernel::BatchMatMul(_)
+        | Kernel::Copy(_)
+        | Kernel::Gather(_)
+        | Kernel::Cast { .. }
+        | Kernel::LayerNorm { .. }
+        | Kernel::Softmax { .. }
+        | Kernel::Math { .. }
+        | Kernel::Reduce { .. } => crate::spec::describe(k),
         other => crate::cnn::describe(other),
     }
 }

@@ -50,6 +50,8 @@ pub fn binary(
                     BinOp::Sub => b.ins().fsub(x, y),
                     BinOp::Mul => b.ins().fmul(x, y),
                     BinOp::Div => b.ins().fdiv(x, y),
+                    BinOp::Max => b.ins().fmax(x, y),
+                    BinOp::Min => b.ins().fmin(x, y),
                 };
                 b.ins().store(fl(), r, ptrs.2, 0);
                 return;

@@ -3,12 +3,17 @@
 //! m0, m1)`; unused parameters are ignored.
 
 pub mod act;
+pub mod bmm;
 pub mod cnn;
 pub mod conv;
 pub mod elementwise;
+pub mod math;
+pub mod movement;
+pub mod norm;
 pub mod pool;
 pub mod qelem;
 pub mod sgemm;
+pub(crate) mod xformer;
 
 use cranelift_codegen::ir::{Function, UserFuncName, Value};
 use cranelift_codegen::isa::TargetIsa;

@@ -75,7 +75,7 @@ pub(super) fn geometry(
 impl Cx<'_> {
     /// Fuses `Requantize [+ Relu/Clip]` after the i32 accumulator `acc` with `m` channels on
     /// axis `axis`: (ops suffix, final value, requantization).
-    pub(super) fn fuse_requant(
+    pub(super) fn fuse_conv_requant(
         &mut self,
         acc: Value,
         m: usize,
@@ -213,7 +213,7 @@ impl Cx<'_> {
                 None => None,
                 Some(t) => Some(t.as_i32().map_err(|e| self.err(id, e.to_string()))?.to_vec()),
             };
-            let (suffix, o, requant) = self.fuse_requant(acc, m, 1)?;
+            let (suffix, o, requant) = self.fuse_conv_requant(acc, m, 1)?;
             ops.push_str(&suffix);
             out = o;
             Some(DirectQuant {
