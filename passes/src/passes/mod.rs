@@ -50,6 +50,7 @@ builtin_passes! {
     fuse_softmax::FuseSoftmax,
     fold_attention_scale::FoldAttentionScale,
     realize_qdq::RealizeQdq,
+    smooth_quant::SmoothQuant,
 }
 
 /// The built-in named pipelines: `(name, summary, expansion)`.

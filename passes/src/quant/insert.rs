@@ -44,7 +44,8 @@ pub struct QuantReport {
     pub kept_float: Vec<(String, String)>,
 }
 
-fn node_label(g: &Graph, n: NodeId) -> String {
+/// A node's name, or `Op#index` when it has none (the names of [`QuantReport`]).
+pub fn node_label(g: &Graph, n: NodeId) -> String {
     let node = g.node(n);
     if node.name.is_empty() {
         format!("{}#{}", node.op.name(), n.index())
@@ -200,6 +201,10 @@ pub fn insert_qdq(
             report.kept_float.push((node_label(g, n), "excluded".into()));
             continue;
         }
+        if !scheme.only.is_empty() && !scheme.only.contains(&node_label(g, n)) {
+            report.kept_float.push((node_label(g, n), "not selected".into()));
+            continue;
+        }
         let ops = g.operands(n);
         let out = g.result(n);
         if g.value_type(out).dtype != DType::F32 || !has_range(out) {
@@ -289,6 +294,7 @@ pub fn insert_qdq(
     let mut params: BTreeMap<Value, Quant> = BTreeMap::new();
     let want = |v: Value, params: &mut BTreeMap<Value, Quant>| {
         if let Some(&(lo, hi)) = ranges.get(&v) {
+            let (lo, hi) = useful_range(g, v, lo, hi);
             params.entry(v).or_insert_with(|| activation_params(lo, hi, scheme.activations));
         }
     };
@@ -301,11 +307,20 @@ pub fn insert_qdq(
         for v in acts {
             want(v, &mut params);
         }
-        want(u.output, &mut params);
     }
     for &t in &tables {
         want(g.operand(t, 0).expect("checked"), &mut params);
         want(g.result(t), &mut params);
+    }
+    // A unit's output is quantized when a quantized op reads it (directly or through
+    // transparent ops), or when the scheme asks for every output. Otherwise the integer
+    // accumulator is dequantized straight to float: no 8-bit rounding before float ops and
+    // graph outputs (ONNX Runtime's QDQ MatMul/Conv do the same).
+    let consumed: BTreeSet<Value> = params.keys().copied().collect();
+    for u in &units {
+        if !scheme.float_outputs || feeds_quantized(g, u.output, &consumed, scheme) {
+            want(u.output, &mut params);
+        }
     }
 
     // Weights, biases and constant operands of Add/Mul.
@@ -449,6 +464,62 @@ pub fn insert_qdq(
         }
     }
     Ok(report)
+}
+
+/// The part of an input's domain where a saturating op still varies: below it (and above
+/// it) the op's output is constant, so quantizing those values exactly is wasted precision.
+fn saturation_domain(g: &Graph, n: NodeId) -> Option<(f32, f32)> {
+    match &g.node(n).op {
+        Op::HardSwish => Some((-3.0, f32::INFINITY)),
+        Op::HardSigmoid(a) if a.alpha > 0.0 => {
+            Some((-a.beta / a.alpha, (1.0 - a.beta) / a.alpha))
+        }
+        Op::Relu => Some((0.0, f32::INFINITY)),
+        Op::Clip => {
+            let bound = |slot: usize, dflt: f32| match g.operand(n, slot) {
+                None => Some(dflt),
+                Some(b) => g.const_value(b)?.as_f32().ok()?.first().copied(),
+            };
+            Some((bound(1, f32::NEG_INFINITY)?, bound(2, f32::INFINITY)?))
+        }
+        _ => None,
+    }
+}
+
+/// The calibrated range `[lo, hi]` of `v` narrowed to the union of its users' saturation
+/// domains when every user saturates (e.g. a conv output read only by HardSwish needs no
+/// values below −3): exact, since the clipped values give the same outputs.
+fn useful_range(g: &Graph, v: Value, lo: f32, hi: f32) -> (f32, f32) {
+    let users = g.users(v);
+    if users.is_empty() || g.outputs().iter().any(|(_, o)| *o == v) {
+        return (lo, hi);
+    }
+    let mut dom: Option<(f32, f32)> = None;
+    for (u, slot) in users {
+        let Some(d) = (slot == 0).then(|| saturation_domain(g, u)).flatten() else {
+            return (lo, hi);
+        };
+        dom = Some(dom.map_or(d, |(a, b)| (a.min(d.0), b.max(d.1))));
+    }
+    let Some((dlo, dhi)) = dom else { return (lo, hi) };
+    let (nlo, nhi) = (lo.max(dlo), hi.min(dhi));
+    if nlo < nhi {
+        (nlo, nhi)
+    } else {
+        (lo, hi)
+    }
+}
+
+/// True when a quantized op reads `v`, directly or through transparent ops.
+fn feeds_quantized(g: &Graph, v: Value, consumed: &BTreeSet<Value>, scheme: &QuantScheme) -> bool {
+    if consumed.contains(&v) {
+        return true;
+    }
+    g.users(v).into_iter().any(|(user, _)| {
+        role(&g.node(user).op) == Role::Transparent
+            && !scheme.excludes(g, user)
+            && g.results(user).into_iter().any(|r| feeds_quantized(g, r, consumed, scheme))
+    })
 }
 
 /// Adds a quantized constant and its `Dequantize`, returning the float value.

@@ -3,13 +3,18 @@
 //!
 //! * [`data`]: `.npz`/`.npy` files in the layout of DESIGN §8;
 //! * [`model`]: loading `.qir`/`.onnx` models and binding data files to their inputs;
-//! * [`compare`]: checking outputs against references.
+//! * [`calib_inputs`]: calibration samples from `.npz`, `.npy` folders or image folders;
+//! * [`compare`]: checking outputs against references;
+//! * [`quantize`]: the quantization pipeline; [`sensitivity`]: per-layer sensitivity and
+//!   automatic mixed precision.
 
+pub mod calib_inputs;
 pub mod compare;
 pub mod data;
 pub mod metrics;
 pub mod model;
 pub mod quantize;
+pub mod sensitivity;
 
 use qcc_ir::{Graph, Tensor};
 use rayon::prelude::*;
