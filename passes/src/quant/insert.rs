@@ -290,11 +290,54 @@ pub fn insert_qdq(
         units.push(unit);
     }
 
+    // With float outputs, an Add/Mul/pool/Concat unit or a table whose result no quantized op
+    // reads would compute in float on dequantized inputs anyway (only Conv/MatMul/Gemm can
+    // dequantize an accumulator): quantizing its inputs only adds rounding. Drop such units
+    // until none is left (dropping one can orphan its producers).
+    if scheme.float_outputs {
+        let head_inputs = |g: &Graph, n: NodeId| -> Vec<Value> {
+            let ops = g.operands(n);
+            match g.node(n).op {
+                Op::Conv(_) | Op::Gemm(_) => ops[0].into_iter().collect(),
+                _ => ops.iter().flatten().copied().filter(|&v| g.const_value(v).is_none()).collect(),
+            }
+        };
+        loop {
+            let consumed: BTreeSet<Value> = units
+                .iter()
+                .map(|u| u.head)
+                .chain(tables.iter().copied())
+                .flat_map(|n| head_inputs(g, n))
+                .collect();
+            let (nu, nt) = (units.len(), tables.len());
+            let reason = "its result is only read by float ops (no integer op to feed)";
+            units.retain(|u| {
+                let keep = matches!(g.node(u.head).op, Op::Conv(_) | Op::MatMul | Op::Gemm(_))
+                    || feeds_quantized(g, u.output, &consumed, scheme);
+                if !keep {
+                    report.kept_float.push((node_label(g, u.head), reason.into()));
+                }
+                keep
+            });
+            tables.retain(|&t| {
+                let keep = feeds_quantized(g, g.result(t), &consumed, scheme);
+                if !keep {
+                    report.kept_float.push((node_label(g, t), reason.into()));
+                }
+                keep
+            });
+            if units.len() == nu && tables.len() == nt {
+                break;
+            }
+        }
+    }
+
     // Parameters of every activation value that gets quantized.
     let mut params: BTreeMap<Value, Quant> = BTreeMap::new();
     let want = |v: Value, params: &mut BTreeMap<Value, Quant>| {
         if let Some(&(lo, hi)) = ranges.get(&v) {
-            let (lo, hi) = useful_range(g, v, lo, hi);
+            let (lo, hi) =
+                if scheme.saturation_ranges { useful_range(g, v, lo, hi) } else { (lo, hi) };
             params.entry(v).or_insert_with(|| activation_params(lo, hi, scheme.activations));
         }
     };
@@ -503,11 +546,17 @@ fn useful_range(g: &Graph, v: Value, lo: f32, hi: f32) -> (f32, f32) {
     }
     let Some((dlo, dhi)) = dom else { return (lo, hi) };
     let (nlo, nhi) = (lo.max(dlo), hi.min(dhi));
-    if nlo < nhi {
-        (nlo, nhi)
-    } else {
-        (lo, hi)
+    if nlo >= nhi {
+        return (lo, hi);
     }
+    // A narrowed bound moves out by one 8-bit step, so the extreme code dequantizes beyond
+    // the saturation point (e.g. ≤ −3 for HardSwish, whose output there is exactly 0):
+    // otherwise every clipped value would come back as a small non-zero output, a bias.
+    let step = (nhi - nlo) / 255.0;
+    // (Zero needs no margin: it is always exact.)
+    let nlo = if nlo > lo && nlo != 0.0 { (nlo - step).max(lo) } else { nlo };
+    let nhi = if nhi < hi && nhi != 0.0 { (nhi + step).min(hi) } else { nhi };
+    (nlo, nhi)
 }
 
 /// True when a quantized op reads `v`, directly or through transparent ops.

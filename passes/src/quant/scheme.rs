@@ -35,6 +35,9 @@ pub struct QuantScheme {
     /// Dequantize the i32 accumulator of a Conv/MatMul/Gemm whose output only reaches float
     /// ops or graph outputs, instead of requantizing it to 8 bits first (default).
     pub float_outputs: bool,
+    /// Narrow the range of a value read only by saturating ops (HardSwish, HardSigmoid, Relu,
+    /// Clip) to where they vary (default).
+    pub saturation_ranges: bool,
     /// When not empty, only these nodes (by name, or `Op#index` for unnamed nodes) are
     /// quantized: per-layer sensitivity quantizes one layer at a time.
     pub only: Vec<String>,
@@ -49,6 +52,7 @@ impl Default for QuantScheme {
             exclude: Vec::new(),
             bias_correction: true,
             float_outputs: true,
+            saturation_ranges: true,
             only: Vec::new(),
         }
     }

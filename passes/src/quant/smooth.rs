@@ -155,3 +155,87 @@ pub fn smooth_layernorms(
 fn div(a: &[f32], s: &[f32], shape: &[usize]) -> Tensor {
     Tensor::f32(shape, a.iter().zip(s).map(|(x, d)| x / d).collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use qcc_ir::interp;
+
+    const GRAPH: &str = "graph @g phase=typed {
+  input %x: f32[3,6]
+  const @g: f32[6] = [1.0, -8.0, 0.5, 2.0, 16.0, 1.0]
+  const @b: f32[6] = [0.1, 3.0, 0.0, -0.2, 4.0, 0.0]
+  const @w1: f32[6,2] = [1.0, -0.5, 0.5, 1.0, 4.0, 0.0, 1.0, 1.0, 0.25, 0.0, -2.0, 0.3]
+  const @w2: f32[6,1] = [0.5, -1.0, 1.0, 0.5, 0.125, 0.7]
+  %0 = LayerNormalization(%x, @g, @b) {epsilon=1e-5} : f32[3,6] \"ln\"
+  %1 = MatMul(%0, @w1) : f32[3,2] \"q\"
+  %2 = MatMul(%0, @w2) : f32[3,1] \"k\"
+  %3 = Add(%0, %x) : f32[3,6] \"residual\"
+  output \"q\" = %1
+  output \"k\" = %2
+  output \"r\" = %3
+}
+";
+
+    fn input() -> Tensor {
+        Tensor::f32(&[3, 6], (0..18).map(|i| ((i * 7 % 11) as f32 - 5.0) * 0.37).collect())
+    }
+
+    fn max_rel_diff(a: &[Tensor], b: &[Tensor]) -> f32 {
+        let mut m = 0f32;
+        for (x, y) in a.iter().zip(b) {
+            for (p, q) in x.as_f32().unwrap().iter().zip(y.as_f32().unwrap()) {
+                m = m.max((p - q).abs() / (1.0 + p.abs()));
+            }
+        }
+        m
+    }
+
+    #[test]
+    fn smoothing_keeps_the_function_and_flattens_channel_maxima() {
+        let g0 = qcc_ir::parse::parse(GRAPH).unwrap();
+        let want = interp::run(&g0, &[input()]).unwrap();
+        // Measured maxima (as calibration gives them) and the data-free bound.
+        let x = g0.result(g0.node_ids().into_iter().find(|&n| g0.node(n).name == "ln").unwrap());
+        let ln_out = {
+            let mut out = None;
+            interp::run_observed(&g0, &[input()], &mut |v, t| {
+                if v == x {
+                    out = Some(t.clone());
+                }
+            })
+            .unwrap();
+            out.unwrap()
+        };
+        let mut amax = vec![0f32; 6];
+        for (i, v) in ln_out.as_f32().unwrap().iter().enumerate() {
+            amax[i % 6] = amax[i % 6].max(v.abs());
+        }
+        let measured: ChannelMax = [(x, amax.clone())].into_iter().collect();
+        for cm in [Some(&measured), None] {
+            let mut g = g0.clone();
+            let r = smooth_layernorms(&mut g, 0.5, cm).unwrap();
+            assert_eq!(r.smoothed, vec!["ln".to_string()]);
+            assert_eq!(r.copies, 1, "the residual Add keeps the original LayerNorm");
+            let got = interp::run(&g, &[input()]).unwrap();
+            assert!(max_rel_diff(&want, &got) < 1e-5, "smoothing changed the outputs");
+        }
+        // With measured maxima and α = 1, the smoothed activation has equal channel maxima.
+        let mut g = g0.clone();
+        smooth_layernorms(&mut g, 1.0, Some(&measured)).unwrap();
+        let copy = g.node_ids().into_iter().find(|&n| g.node(n).name == "ln.smooth").unwrap();
+        let cv = g.result(copy);
+        let mut sm = vec![0f32; 6];
+        interp::run_observed(&g, &[input()], &mut |v, t| {
+            if v == cv {
+                for (i, e) in t.as_f32().unwrap().iter().enumerate() {
+                    sm[i % 6] = sm[i % 6].max(e.abs());
+                }
+            }
+        })
+        .unwrap();
+        for m in &sm {
+            assert!((m - 1.0).abs() < 1e-4, "channel maxima after α=1: {sm:?}");
+        }
+    }
+}

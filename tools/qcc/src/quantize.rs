@@ -18,7 +18,8 @@ pub struct QuantizeConfig {
     pub scheme: QuantScheme,
     /// Histogram bins per tensor.
     pub bins: usize,
-    /// SmoothQuant migration strength α for LayerNorm → MatMul (`None`: no smoothing).
+    /// SmoothQuant migration strength α for LayerNorm → MatMul (`None`: no smoothing;
+    /// default 0.5).
     pub smooth_alpha: Option<f32>,
 }
 
@@ -28,7 +29,7 @@ impl Default for QuantizeConfig {
             method: RangeMethod::MinMax,
             scheme: QuantScheme::default(),
             bins: 2048,
-            smooth_alpha: None,
+            smooth_alpha: Some(0.5),
         }
     }
 }

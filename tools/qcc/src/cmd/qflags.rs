@@ -73,10 +73,17 @@ pub struct QuantFlags {
     /// or graph outputs (by default their i32 accumulators are dequantized to f32).
     #[arg(long)]
     pub requantize_outputs: bool,
+    /// Keep the calibrated range of values read only by saturating ops (HardSwish,
+    /// HardSigmoid, Relu, Clip) instead of narrowing it to where those ops vary.
+    #[arg(long)]
+    pub no_saturation_ranges: bool,
     /// SmoothQuant: balance each LayerNorm → MatMul with migration strength ALPHA (0..1)
-    /// using calibrated per-channel maxima.
-    #[arg(long, value_name = "ALPHA")]
-    pub smooth_quant: Option<f32>,
+    /// using calibrated per-channel maxima (nets without LayerNorm → MatMul are unchanged).
+    #[arg(long, value_name = "ALPHA", default_value_t = 0.5)]
+    pub smooth_quant: f32,
+    /// Do not apply SmoothQuant balancing.
+    #[arg(long)]
+    pub no_smooth_quant: bool,
     /// Measure each layer's sensitivity: the output SQNR when only that layer is quantized.
     #[arg(long)]
     pub sensitivity: bool,
@@ -152,10 +159,9 @@ impl QuantFlags {
                 _ => bail!("--granularity `{g}`: expected tensor, channel or group:N"),
             },
         };
-        if let Some(a) = self.smooth_quant {
-            if !(0.0..=1.0).contains(&a) {
-                bail!("--smooth-quant {a}: alpha must be in [0, 1]");
-            }
+        let a = self.smooth_quant;
+        if !(0.0..=1.0).contains(&a) {
+            bail!("--smooth-quant {a}: alpha must be in [0, 1]");
         }
         let activations = match self.activations {
             ActType::U8 => DType::U8,
@@ -176,8 +182,9 @@ impl QuantFlags {
                 bias_correction: !self.no_bias_correction,
                 float_outputs: !self.requantize_outputs,
                 only: Vec::new(),
+                saturation_ranges: !self.no_saturation_ranges,
             },
-            smooth_alpha: self.smooth_quant,
+            smooth_alpha: (!self.no_smooth_quant).then_some(self.smooth_quant),
             ..Default::default()
         })
     }
