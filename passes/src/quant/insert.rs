@@ -299,7 +299,9 @@ pub fn insert_qdq(
             let ops = g.operands(n);
             match g.node(n).op {
                 Op::Conv(_) | Op::Gemm(_) => ops[0].into_iter().collect(),
-                _ => ops.iter().flatten().copied().filter(|&v| g.const_value(v).is_none()).collect(),
+                _ => {
+                    ops.iter().flatten().copied().filter(|&v| g.const_value(v).is_none()).collect()
+                }
             }
         };
         loop {
@@ -514,9 +516,7 @@ pub fn insert_qdq(
 fn saturation_domain(g: &Graph, n: NodeId) -> Option<(f32, f32)> {
     match &g.node(n).op {
         Op::HardSwish => Some((-3.0, f32::INFINITY)),
-        Op::HardSigmoid(a) if a.alpha > 0.0 => {
-            Some((-a.beta / a.alpha, (1.0 - a.beta) / a.alpha))
-        }
+        Op::HardSigmoid(a) if a.alpha > 0.0 => Some((-a.beta / a.alpha, (1.0 - a.beta) / a.alpha)),
         Op::Relu => Some((0.0, f32::INFINITY)),
         Op::Clip => {
             let bound = |slot: usize, dflt: f32| match g.operand(n, slot) {

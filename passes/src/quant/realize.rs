@@ -356,7 +356,12 @@ fn realize_compute(
             let xs: Option<Vec<Value>> = ops.iter().map(|&o| q_of(g, o)).collect();
             let Some(xs) = xs else { return Ok(None) };
             report.integer_ops.push("QConcat".into());
-            return Ok(Some(g.add_op(Op::QConcat(*a), name, &xs, out_ty.expect("checked").clone())?));
+            return Ok(Some(g.add_op(
+                Op::QConcat(*a),
+                name,
+                &xs,
+                out_ty.expect("checked").clone(),
+            )?));
         }
         _ => return Ok(None),
     };
@@ -367,7 +372,11 @@ fn realize_compute(
             g.add_op(Op::Requantize, format!("{name}.requant"), &[acc], t.clone())?
         }
         None => {
-            let t = TensorType { dtype: DType::F32, shape: g.value_type(acc).shape.clone(), quant: None };
+            let t = TensorType {
+                dtype: DType::F32,
+                shape: g.value_type(acc).shape.clone(),
+                quant: None,
+            };
             g.add_op(Op::Dequantize, format!("{name}.dq"), &[acc], t)?
         }
     }))
@@ -385,7 +394,10 @@ fn float_unit_output(g: &Graph, n: NodeId) -> Value {
                         g.value_type(q).dtype == DType::I32 && g.const_value(q).is_some()
                     })
             });
-            if matches!(g.node(u).op, Op::Add) && is_bias && !g.outputs().iter().any(|(_, o)| *o == y) {
+            if matches!(g.node(u).op, Op::Add)
+                && is_bias
+                && !g.outputs().iter().any(|(_, o)| *o == y)
+            {
                 return g.result(u);
             }
         }

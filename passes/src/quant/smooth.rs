@@ -49,8 +49,7 @@ pub fn smooth_layernorms(
             continue;
         }
         let ops = g.operands(n);
-        let (Some(gamma), beta) = (const_f32(g, ops.get(1).copied().flatten()), ops.get(2))
-        else {
+        let (Some(gamma), beta) = (const_f32(g, ops.get(1).copied().flatten()), ops.get(2)) else {
             continue;
         };
         let c = gamma.numel();
@@ -110,8 +109,7 @@ pub fn smooth_layernorms(
             })
             .collect();
         let name = g.node(n).name.clone();
-        let gv =
-            g.add_const(format!("{name}.smooth_gamma"), div(&gamma, &s, &[c]));
+        let gv = g.add_const(format!("{name}.smooth_gamma"), div(&gamma, &s, &[c]));
         let bv = g.add_const(format!("{name}.smooth_beta"), div(&beta, &s, &[c]));
         let target = if others {
             // A copy of the LayerNorm feeds the MatMuls; the original keeps its other users.

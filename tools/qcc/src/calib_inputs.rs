@@ -89,7 +89,7 @@ impl Preprocess {
     /// `imagenet` stands for `resize=256,crop=224` with the ImageNet mean and std.
     pub fn parse(spec: &str) -> Result<Preprocess, CalibInputError> {
         let mut p = Preprocess::default();
-        let err = |m: String| CalibInputError::Spec(m);
+        let err = CalibInputError::Spec;
         let triple = |k: &str, v: &str| -> Result<[f32; 3], CalibInputError> {
             let xs: Vec<f32> = v
                 .split(':')

@@ -114,8 +114,7 @@ impl Prepared {
         let levels = if cfg.scheme.activations == DType::I16 { 65536 } else { 256 };
         let ranges = self.calibration.ranges(cfg.method, levels);
         let mut qdq = self.float.clone();
-        let report =
-            insert_qdq(&mut qdq, &ranges, &self.calibration.channel_means(), &cfg.scheme)?;
+        let report = insert_qdq(&mut qdq, &ranges, &self.calibration.channel_means(), &cfg.scheme)?;
         qdq.advance_phase(qcc_ir::Phase::Calibrated).ok();
         let mut int = qdq.clone();
         let realized = realize(&mut int, &cfg.scheme)?;

@@ -137,13 +137,13 @@ pub fn auto_mixed(
 ) -> Result<(QuantizedModel, AutoMixedReport), QuantizeError> {
     let refs: Vec<Vec<Tensor>> =
         samples.iter().map(|s| interp::run(&p.float, s)).collect::<Result<_, _>>()?;
-    let mut evaluations = 0;
-    let mut eval = |keep: &[String]| -> Result<(QuantizedModel, f64), QuantizeError> {
+    let evaluations = std::cell::Cell::new(0usize);
+    let eval = |keep: &[String]| -> Result<(QuantizedModel, f64), QuantizeError> {
         let mut c = cfg.clone();
         c.scheme.exclude.extend(keep.iter().cloned());
         let q = p.build(&c)?;
         let db = sqnr_against(&refs, &q.int, samples)?;
-        evaluations += 1;
+        evaluations.set(evaluations.get() + 1);
         Ok((q, db))
     };
     // Rank: noise added alone per unit of cost, largest first.
@@ -159,7 +159,7 @@ pub fn auto_mixed(
             all_quantized_sqnr_db: all_db,
             kept_float: Vec::new(),
             met: true,
-            evaluations,
+            evaluations: evaluations.get(),
         };
         return Ok((all_q, report));
     }
@@ -173,7 +173,7 @@ pub fn auto_mixed(
             all_quantized_sqnr_db: all_db,
             kept_float: names,
             met: false,
-            evaluations,
+            evaluations: evaluations.get(),
         };
         return Ok((best.0, report));
     }
@@ -210,7 +210,7 @@ pub fn auto_mixed(
         all_quantized_sqnr_db: all_db,
         kept_float: keep,
         met: true,
-        evaluations,
+        evaluations: evaluations.get(),
     };
     Ok((best.0, report))
 }

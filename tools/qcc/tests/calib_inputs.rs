@@ -1,8 +1,8 @@
 //! Calibration inputs from folders: `.npy` files (named after inputs, one sample per file, or
 //! batches) and images with `--preprocess` (resize, center-crop, mean/std, NCHW/NHWC).
 
-use qcc::calib_inputs::{load_samples, CalibInputError, Layout, Preprocess};
 use npyz::WriterBuilder;
+use qcc::calib_inputs::{load_samples, CalibInputError, Layout, Preprocess};
 use qcc_ir::{Graph, Tensor};
 use std::path::PathBuf;
 
@@ -20,7 +20,8 @@ fn graph(inputs: &str, body: &str) -> Graph {
 fn write_npy(path: &std::path::Path, t: &Tensor) {
     let shape: Vec<u64> = t.shape.iter().map(|&d| d as u64).collect();
     let f = std::fs::File::create(path).unwrap();
-    let mut w = npyz::WriteOptions::new().default_dtype().shape(&shape).writer(f).begin_nd().unwrap();
+    let mut w =
+        npyz::WriteOptions::new().default_dtype().shape(&shape).writer(f).begin_nd().unwrap();
     w.extend(t.as_f32().unwrap().iter().copied()).unwrap();
     w.finish().unwrap();
 }

@@ -212,7 +212,11 @@ impl QuantFlags {
     /// Like [`QuantFlags::quantize`], and also runs `--sensitivity` / `--auto-mixed`.
     pub fn quantize_full(&self, g: &Graph) -> anyhow::Result<QuantOutcome> {
         if !self.sensitivity && !self.auto_mixed {
-            return Ok(QuantOutcome { model: self.quantize(g)?, sensitivity: None, auto_mixed: None });
+            return Ok(QuantOutcome {
+                model: self.quantize(g)?,
+                sensitivity: None,
+                auto_mixed: None,
+            });
         }
         let mut samples = self.samples(g)?;
         if let Some(n) = self.calib_limit {
