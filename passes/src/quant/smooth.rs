@@ -24,7 +24,7 @@ pub struct SmoothReport {
     pub copies: usize,
 }
 
-fn const_f32<'a>(g: &'a Graph, v: Option<Value>) -> Option<&'a Tensor> {
+fn const_f32(g: &Graph, v: Option<Value>) -> Option<&Tensor> {
     let t = g.const_value(v?)?;
     (t.dtype == DType::F32).then_some(t.as_ref())
 }
@@ -116,7 +116,7 @@ pub fn smooth_layernorms(
             let ty = g.value_type(x).clone();
             report.copies += 1;
             g.add_op(
-                Op::LayerNormalization(attrs.clone()),
+                Op::LayerNormalization(attrs),
                 format!("{name}.smooth"),
                 &[ops[0].expect("input"), gv, bv],
                 ty,
