@@ -95,7 +95,8 @@ pub fn realize(g: &mut Graph, scheme: &QuantScheme) -> Result<RealizeReport, Qua
     // 2b. Conv/MatMul/Gemm units with a float output: accumulator → Dequantize.
     g.remove_dead_nodes();
     for n in g.topo_order()? {
-        if !g.contains(n)
+        if !scheme.float_outputs
+            || !g.contains(n)
             || !matches!(g.node(n).op, Op::Conv(_) | Op::MatMul | Op::Gemm(_))
             || scheme.excludes(g, n)
         {

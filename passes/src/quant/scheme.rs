@@ -33,7 +33,10 @@ pub struct QuantScheme {
     /// calibration data (`b − ΔW·E[x]`, Nagel et al. 2019).
     pub bias_correction: bool,
     /// Dequantize the i32 accumulator of a Conv/MatMul/Gemm whose output only reaches float
-    /// ops or graph outputs, instead of requantizing it to 8 bits first (default).
+    /// ops or graph outputs, instead of requantizing it to 8 bits first, and leave in float
+    /// the Add/Mul/table units whose results only float ops read. Off in `Default` (the
+    /// Cranelift lowering dequantizes only per-tensor 8-bit values so far); the `qcc` driver
+    /// turns it on.
     pub float_outputs: bool,
     /// Narrow the range of a value read only by saturating ops (HardSwish, HardSigmoid, Relu,
     /// Clip) to where they vary (default).
@@ -51,7 +54,7 @@ impl Default for QuantScheme {
             granularity: WeightGranularity::Channel,
             exclude: Vec::new(),
             bias_correction: true,
-            float_outputs: true,
+            float_outputs: false,
             saturation_ranges: true,
             only: Vec::new(),
         }

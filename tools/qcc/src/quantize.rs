@@ -27,7 +27,7 @@ impl Default for QuantizeConfig {
     fn default() -> Self {
         QuantizeConfig {
             method: RangeMethod::MinMax,
-            scheme: QuantScheme::default(),
+            scheme: QuantScheme { float_outputs: true, ..QuantScheme::default() },
             bins: 2048,
             smooth_alpha: Some(0.5),
         }
