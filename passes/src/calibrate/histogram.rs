@@ -16,6 +16,7 @@ pub struct Histogram {
     min: f32,
     max: f32,
     total: u64,
+    zeros: u64,
 }
 
 impl Histogram {
@@ -29,6 +30,7 @@ impl Histogram {
             min: f32::INFINITY,
             max: f32::NEG_INFINITY,
             total: 0,
+            zeros: 0,
         }
     }
 
@@ -43,6 +45,12 @@ impl Histogram {
     /// Number of values seen.
     pub fn total(&self) -> u64 {
         self.total
+    }
+    /// Number of values exactly equal to 0 (counted in their bin too). Entropy calibration
+    /// leaves them out: a Relu's spike at zero is exact in any range and would otherwise make
+    /// the KL search clip everything else.
+    pub fn zeros(&self) -> u64 {
+        self.zeros
     }
     /// Bin counts.
     pub fn counts(&self) -> &[u64] {
@@ -125,6 +133,7 @@ impl Histogram {
             }
         }
         self.total += data.iter().filter(|x| x.is_finite()).count() as u64;
+        self.zeros += data.iter().filter(|&&x| x == 0.0).count() as u64;
     }
 
     /// Adds another histogram's counts (for parallel calibration).
@@ -157,6 +166,7 @@ impl Histogram {
             }
         }
         self.total += other.total;
+        self.zeros += other.zeros;
     }
 
     /// The value below which a fraction `q` of the counts lie (linear within a bin).

@@ -27,6 +27,8 @@ pub struct TensorStats {
     pub channel_sum: Vec<f64>,
     /// Elements summed per channel.
     pub channel_count: u64,
+    /// Per-channel maximum of |x| (for SmoothQuant).
+    pub channel_absmax: Vec<f32>,
 }
 
 /// The channel axis used for per-channel means: 1 for NCHW tensors, else the last axis.
@@ -47,6 +49,7 @@ impl TensorStats {
             samples: 0,
             channel_sum: Vec::new(),
             channel_count: 0,
+            channel_absmax: Vec::new(),
         }
     }
     fn observe(&mut self, data: &[f32], shape: &[usize]) {
@@ -57,11 +60,14 @@ impl TensorStats {
             if self.channel_sum.len() != c {
                 self.channel_sum = vec![0.0; c];
                 self.channel_count = 0;
+                self.channel_absmax = vec![0.0; c];
             }
             if c > 0 && inner > 0 {
                 for (i, &x) in data.iter().enumerate() {
                     if x.is_finite() {
-                        self.channel_sum[(i / inner) % c] += x as f64;
+                        let ch = (i / inner) % c;
+                        self.channel_sum[ch] += x as f64;
+                        self.channel_absmax[ch] = self.channel_absmax[ch].max(x.abs());
                     }
                 }
                 self.channel_count += (data.len() / c) as u64;
@@ -82,6 +88,9 @@ impl TensorStats {
         if self.channel_sum.len() == o.channel_sum.len() {
             for (a, b) in self.channel_sum.iter_mut().zip(&o.channel_sum) {
                 *a += b;
+            }
+            for (a, b) in self.channel_absmax.iter_mut().zip(&o.channel_absmax) {
+                *a = a.max(*b);
             }
             self.channel_count += o.channel_count;
         }
@@ -122,6 +131,11 @@ impl Calibration {
     /// Per-channel means of every observed value (for bias correction).
     pub fn channel_means(&self) -> ChannelMeans {
         self.stats.iter().map(|(&v, s)| (v, s.channel_means())).collect()
+    }
+
+    /// Per-channel maximum of |x| of every observed value (for SmoothQuant).
+    pub fn channel_absmax(&self) -> crate::quant::smooth::ChannelMax {
+        self.stats.iter().map(|(&v, s)| (v, s.channel_absmax.clone())).collect()
     }
 
     /// Ranges for every observed value with `method` for a quantizer with `levels` steps.

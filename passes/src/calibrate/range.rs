@@ -52,22 +52,53 @@ pub fn choose_range(
     }
 }
 
-/// Bin counts of |x| over `[0, max|x|]`, folding the histogram around zero.
+/// Counts of |x| over `[0, max|x|]` in as many bins as `h` has, without the exact zeros. Each
+/// source bin's count is spread over the |x| bins it overlaps in proportion to the overlap (a
+/// bin that straddles 0 is split in two), so the result has no empty "comb" bins when the
+/// source bins are wider than the |x| bins.
 fn abs_histogram(h: &Histogram) -> (Vec<f64>, f64) {
     let b = h.counts().len();
     let amax = h.min().abs().max(h.max().abs()) as f64;
     let mut out = vec![0.0; b];
     if amax == 0.0 || h.width() == 0.0 {
-        out[0] = h.total() as f64;
+        out[0] = (h.total() - h.zeros()) as f64;
         return (out, amax.max(f64::MIN_POSITIVE));
     }
     let w = amax / b as f64;
+    // Spreads `c` uniformly over |x| in [a, z].
+    let mut spread = |a: f64, z: f64, c: f64| {
+        let (a, z) = (a.clamp(0.0, amax), z.clamp(0.0, amax));
+        if z <= a {
+            out[((a / w) as usize).min(b - 1)] += c;
+            return;
+        }
+        let (first, last) = (((a / w) as usize).min(b - 1), ((z / w) as usize).min(b - 1));
+        for (k, slot) in out.iter_mut().enumerate().take(last + 1).skip(first) {
+            let lo = (k as f64 * w).max(a);
+            let hi = ((k + 1) as f64 * w).min(z);
+            if hi > lo {
+                *slot += c * (hi - lo) / (z - a);
+            }
+        }
+    };
     for (i, &c) in h.counts().iter().enumerate() {
-        if c == 0 {
+        let (e0, e1) = (h.edge(i), h.edge(i) + h.width());
+        let mut c = c as f64;
+        if e0 <= 0.0 && 0.0 < e1 {
+            c -= h.zeros() as f64;
+        }
+        if c <= 0.0 {
             continue;
         }
-        let centre = (h.edge(i) + 0.5 * h.width()).abs();
-        out[((centre / w) as usize).min(b - 1)] += c as f64;
+        if e0 >= 0.0 {
+            spread(e0, e1, c);
+        } else if e1 <= 0.0 {
+            spread(-e1, -e0, c);
+        } else {
+            let f = -e0 / (e1 - e0);
+            spread(0.0, -e0, c * f);
+            spread(0.0, e1, c * (1.0 - f));
+        }
     }
     (out, amax)
 }
@@ -202,6 +233,37 @@ mod tests {
         assert!(ehi < 20.0 && elo > -20.0 && ehi > 1.0, "entropy {elo} {ehi}");
         let (mlo, mhi) = mse_range(&h, 256);
         assert!(mhi < 50.0 && mlo > -35.0, "mse {mlo} {mhi}");
+    }
+
+    /// Post-Relu data: half exact zeros, half |normal|. The zero spike must not drive the KL
+    /// search to clip the rest (it did: the threshold fell to max/8).
+    #[test]
+    fn entropy_ignores_the_relu_zero_spike() {
+        let g = gaussian_with_outliers();
+        let mut h = Histogram::new(DEFAULT_BINS);
+        // Only the normal part (drop the outliers), folded and interleaved with zeros.
+        let v: Vec<f32> = (0..50_000)
+            .map(|i| if i % 2 == 0 { 0.0 } else { (g.quantile(i as f64 / 50_001.0)).abs() })
+            .collect();
+        h.observe(&v);
+        assert_eq!(h.zeros(), 25_000);
+        let (lo, hi) = entropy_range(&h, 256);
+        assert_eq!(lo, 0.0);
+        assert!(hi > 0.5 * h.max(), "entropy clipped post-Relu data to {hi} of max {}", h.max());
+    }
+
+    /// Wide source bins (the histogram grew) must not leave a comb of empty |x| bins that the
+    /// KL search mistakes for structure: the threshold of a uniform two-sided sample is near
+    /// its extreme whatever the history of the histogram.
+    #[test]
+    fn entropy_of_uniform_data_keeps_nearly_everything() {
+        let mut h = Histogram::new(DEFAULT_BINS);
+        h.observe(&[0.0, 1.0]);
+        h.observe(&[-1000.0]); // grows the bins 1000-fold to the left
+        let v: Vec<f32> = (0..40_000).map(|i| -1000.0 + i as f32 / 20.0).collect();
+        h.observe(&v);
+        let (lo, _) = entropy_range(&h, 256);
+        assert!(lo < -800.0, "uniform data clipped at {lo}");
     }
 
     #[test]

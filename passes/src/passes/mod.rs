@@ -51,6 +51,7 @@ builtin_passes! {
     fold_attention_scale::FoldAttentionScale,
     type_qdq::TypeQdq,
     realize_qdq::RealizeQdq,
+    smooth_quant::SmoothQuant,
 }
 
 /// The built-in named pipelines: `(name, summary, expansion)`.

@@ -17,6 +17,9 @@ use serde::{Deserialize, Serialize};
 pub struct RealizeOptions {
     /// Names of nodes or ops left in float.
     pub exclude: Vec<String>,
+    /// Also realize Conv/MatMul/Gemm units whose output is not quantized, as the integer op
+    /// followed by a `Dequantize` of its i32 accumulator.
+    pub float_outputs: bool,
 }
 
 /// Integer realization of QDQ units.
@@ -30,7 +33,13 @@ impl DeclaredPass for RealizeQdq {
     const SUMMARY: &'static str = "turn Quantize/Dequantize units into integer ops (QConv, QMatMul, Requantize, Lut, ...)";
     type Options = RealizeOptions;
     fn from_options(o: RealizeOptions) -> Self {
-        RealizeQdq { scheme: QuantScheme { exclude: o.exclude, ..QuantScheme::default() } }
+        RealizeQdq {
+            scheme: QuantScheme {
+                exclude: o.exclude,
+                float_outputs: o.float_outputs,
+                ..QuantScheme::default()
+            },
+        }
     }
 }
 

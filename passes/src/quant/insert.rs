@@ -44,7 +44,8 @@ pub struct QuantReport {
     pub kept_float: Vec<(String, String)>,
 }
 
-fn node_label(g: &Graph, n: NodeId) -> String {
+/// A node's name, or `Op#index` when it has none (the names of [`QuantReport`]).
+pub fn node_label(g: &Graph, n: NodeId) -> String {
     let node = g.node(n);
     if node.name.is_empty() {
         format!("{}#{}", node.op.name(), n.index())
@@ -200,6 +201,10 @@ pub fn insert_qdq(
             report.kept_float.push((node_label(g, n), "excluded".into()));
             continue;
         }
+        if !scheme.only.is_empty() && !scheme.only.contains(&node_label(g, n)) {
+            report.kept_float.push((node_label(g, n), "not selected".into()));
+            continue;
+        }
         let ops = g.operands(n);
         let out = g.result(n);
         if g.value_type(out).dtype != DType::F32 || !has_range(out) {
@@ -285,10 +290,56 @@ pub fn insert_qdq(
         units.push(unit);
     }
 
+    // With float outputs, an Add/Mul/pool/Concat unit or a table whose result no quantized op
+    // reads would compute in float on dequantized inputs anyway (only Conv/MatMul/Gemm can
+    // dequantize an accumulator): quantizing its inputs only adds rounding. Drop such units
+    // until none is left (dropping one can orphan its producers).
+    if scheme.float_outputs {
+        let head_inputs = |g: &Graph, n: NodeId| -> Vec<Value> {
+            let ops = g.operands(n);
+            match g.node(n).op {
+                Op::Conv(_) | Op::Gemm(_) => ops[0].into_iter().collect(),
+                _ => {
+                    ops.iter().flatten().copied().filter(|&v| g.const_value(v).is_none()).collect()
+                }
+            }
+        };
+        loop {
+            let consumed: BTreeSet<Value> = units
+                .iter()
+                .map(|u| u.head)
+                .chain(tables.iter().copied())
+                .flat_map(|n| head_inputs(g, n))
+                .collect();
+            let (nu, nt) = (units.len(), tables.len());
+            let reason = "its result is only read by float ops (no integer op to feed)";
+            units.retain(|u| {
+                let keep = matches!(g.node(u.head).op, Op::Conv(_) | Op::MatMul | Op::Gemm(_))
+                    || feeds_quantized(g, u.output, &consumed, scheme);
+                if !keep {
+                    report.kept_float.push((node_label(g, u.head), reason.into()));
+                }
+                keep
+            });
+            tables.retain(|&t| {
+                let keep = feeds_quantized(g, g.result(t), &consumed, scheme);
+                if !keep {
+                    report.kept_float.push((node_label(g, t), reason.into()));
+                }
+                keep
+            });
+            if units.len() == nu && tables.len() == nt {
+                break;
+            }
+        }
+    }
+
     // Parameters of every activation value that gets quantized.
     let mut params: BTreeMap<Value, Quant> = BTreeMap::new();
     let want = |v: Value, params: &mut BTreeMap<Value, Quant>| {
         if let Some(&(lo, hi)) = ranges.get(&v) {
+            let (lo, hi) =
+                if scheme.saturation_ranges { useful_range(g, v, lo, hi) } else { (lo, hi) };
             params.entry(v).or_insert_with(|| activation_params(lo, hi, scheme.activations));
         }
     };
@@ -301,11 +352,20 @@ pub fn insert_qdq(
         for v in acts {
             want(v, &mut params);
         }
-        want(u.output, &mut params);
     }
     for &t in &tables {
         want(g.operand(t, 0).expect("checked"), &mut params);
         want(g.result(t), &mut params);
+    }
+    // A unit's output is quantized when a quantized op reads it (directly or through
+    // transparent ops), or when the scheme asks for every output. Otherwise the integer
+    // accumulator is dequantized straight to float: no 8-bit rounding before float ops and
+    // graph outputs (ONNX Runtime's QDQ MatMul/Conv do the same).
+    let consumed: BTreeSet<Value> = params.keys().copied().collect();
+    for u in &units {
+        if !scheme.float_outputs || feeds_quantized(g, u.output, &consumed, scheme) {
+            want(u.output, &mut params);
+        }
     }
 
     // Weights, biases and constant operands of Add/Mul.
@@ -449,6 +509,66 @@ pub fn insert_qdq(
         }
     }
     Ok(report)
+}
+
+/// The part of an input's domain where a saturating op still varies: below it (and above
+/// it) the op's output is constant, so quantizing those values exactly is wasted precision.
+fn saturation_domain(g: &Graph, n: NodeId) -> Option<(f32, f32)> {
+    match &g.node(n).op {
+        Op::HardSwish => Some((-3.0, f32::INFINITY)),
+        Op::HardSigmoid(a) if a.alpha > 0.0 => Some((-a.beta / a.alpha, (1.0 - a.beta) / a.alpha)),
+        Op::Relu => Some((0.0, f32::INFINITY)),
+        Op::Clip => {
+            let bound = |slot: usize, dflt: f32| match g.operand(n, slot) {
+                None => Some(dflt),
+                Some(b) => g.const_value(b)?.as_f32().ok()?.first().copied(),
+            };
+            Some((bound(1, f32::NEG_INFINITY)?, bound(2, f32::INFINITY)?))
+        }
+        _ => None,
+    }
+}
+
+/// The calibrated range `[lo, hi]` of `v` narrowed to the union of its users' saturation
+/// domains when every user saturates (e.g. a conv output read only by HardSwish needs no
+/// values below −3): exact, since the clipped values give the same outputs.
+fn useful_range(g: &Graph, v: Value, lo: f32, hi: f32) -> (f32, f32) {
+    let users = g.users(v);
+    if users.is_empty() || g.outputs().iter().any(|(_, o)| *o == v) {
+        return (lo, hi);
+    }
+    let mut dom: Option<(f32, f32)> = None;
+    for (u, slot) in users {
+        let Some(d) = (slot == 0).then(|| saturation_domain(g, u)).flatten() else {
+            return (lo, hi);
+        };
+        dom = Some(dom.map_or(d, |(a, b)| (a.min(d.0), b.max(d.1))));
+    }
+    let Some((dlo, dhi)) = dom else { return (lo, hi) };
+    let (nlo, nhi) = (lo.max(dlo), hi.min(dhi));
+    if nlo >= nhi {
+        return (lo, hi);
+    }
+    // A narrowed bound moves out by one 8-bit step, so the extreme code dequantizes beyond
+    // the saturation point (e.g. ≤ −3 for HardSwish, whose output there is exactly 0):
+    // otherwise every clipped value would come back as a small non-zero output, a bias.
+    let step = (nhi - nlo) / 255.0;
+    // (Zero needs no margin: it is always exact.)
+    let nlo = if nlo > lo && nlo != 0.0 { (nlo - step).max(lo) } else { nlo };
+    let nhi = if nhi < hi && nhi != 0.0 { (nhi + step).min(hi) } else { nhi };
+    (nlo, nhi)
+}
+
+/// True when a quantized op reads `v`, directly or through transparent ops.
+fn feeds_quantized(g: &Graph, v: Value, consumed: &BTreeSet<Value>, scheme: &QuantScheme) -> bool {
+    if consumed.contains(&v) {
+        return true;
+    }
+    g.users(v).into_iter().any(|(user, _)| {
+        role(&g.node(user).op) == Role::Transparent
+            && !scheme.excludes(g, user)
+            && g.results(user).into_iter().any(|r| feeds_quantized(g, r, consumed, scheme))
+    })
 }
 
 /// Adds a quantized constant and its `Dequantize`, returning the float value.

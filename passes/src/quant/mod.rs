@@ -1,6 +1,8 @@
-//! Quantization: schemes, parameters, QDQ insertion and integer realization.
+//! Quantization: schemes, parameters, SmoothQuant balancing, QDQ insertion and integer
+//! realization.
 
 pub mod insert;
 pub mod params;
 pub mod realize;
 pub mod scheme;
+pub mod smooth;

@@ -92,6 +92,24 @@ pub fn realize(g: &mut Graph, scheme: &QuantScheme) -> Result<RealizeReport, Qua
             g.replace_all_uses(g.result(qn), v)?;
         }
     }
+    // 2b. Conv/MatMul/Gemm units with a float output: accumulator → Dequantize.
+    g.remove_dead_nodes();
+    for n in g.topo_order()? {
+        if !scheme.float_outputs
+            || !g.contains(n)
+            || !matches!(g.node(n).op, Op::Conv(_) | Op::MatMul | Op::Gemm(_))
+            || scheme.excludes(g, n)
+        {
+            continue;
+        }
+        let y = float_unit_output(g, n);
+        if g.users(y).iter().any(|&(u, _)| matches!(g.node(u).op, Op::Quantize)) {
+            continue;
+        }
+        if let Some(v) = realize_compute(g, y, None, &mut report)? {
+            g.replace_all_uses(y, v)?;
+        }
+    }
     // 3. Quantize(Dequantize(x)).
     for qn in g.topo_order()? {
         if !g.contains(qn) || !matches!(g.node(qn).op, Op::Quantize) {
@@ -188,7 +206,7 @@ fn realize_unit(
     if scheme.excludes(g, head_out.node) {
         return Ok(None);
     }
-    if let Some(v) = realize_compute(g, head_out, out_ty, report)? {
+    if let Some(v) = realize_compute(g, head_out, Some(out_ty), report)? {
         return Ok(Some(match act {
             Some(a) => clamp_after(g, a, v, out_ty)?,
             None => v,
@@ -238,10 +256,13 @@ fn realize_unit(
     Ok(None)
 }
 
+/// The integer version of the compute unit producing `y`: requantized to `out_ty`, or, when
+/// `out_ty` is `None` (a float output), the accumulator dequantized to f32 (Conv, MatMul and
+/// Gemm only).
 fn realize_compute(
     g: &mut Graph,
     y: Value,
-    out_ty: &TensorType,
+    out_ty: Option<&TensorType>,
     report: &mut RealizeReport,
 ) -> Result<Option<Value>, QuantError> {
     let mut h = y.node;
@@ -313,6 +334,7 @@ fn realize_compute(
             report.integer_ops.push("QMatMul".into());
             g.add_node(Op::QMatMul, name.clone(), &[Some(a), Some(b), bias], vec![acc])?
         }
+        _ if out_ty.is_none() => return Ok(None),
         Op::Add | Op::Mul => {
             let (Some(a), Some(b)) = (q_of(g, ops[0]), q_of(g, ops[1])) else { return Ok(None) };
             if per_tensor(g, a).is_none() || per_tensor(g, b).is_none() {
@@ -320,7 +342,7 @@ fn realize_compute(
             }
             let qop = if matches!(op, Op::Add) { Op::QAdd } else { Op::QMul };
             report.integer_ops.push(qop.name().into());
-            return Ok(Some(g.add_op(qop, name, &[a, b], out_ty.clone())?));
+            return Ok(Some(g.add_op(qop, name, &[a, b], out_ty.expect("checked").clone())?));
         }
         Op::GlobalAveragePool | Op::AveragePool(_) => {
             let Some(x) = q_of(g, ops[0]) else { return Ok(None) };
@@ -329,18 +351,59 @@ fn realize_compute(
                 _ => Op::QGlobalAveragePool,
             };
             report.integer_ops.push(qop.name().into());
-            return Ok(Some(g.add_op(qop, name, &[x], out_ty.clone())?));
+            return Ok(Some(g.add_op(qop, name, &[x], out_ty.expect("checked").clone())?));
         }
         Op::Concat(a) => {
             let xs: Option<Vec<Value>> = ops.iter().map(|&o| q_of(g, o)).collect();
             let Some(xs) = xs else { return Ok(None) };
             report.integer_ops.push("QConcat".into());
-            return Ok(Some(g.add_op(Op::QConcat(*a), name, &xs, out_ty.clone())?));
+            return Ok(Some(g.add_op(
+                Op::QConcat(*a),
+                name,
+                &xs,
+                out_ty.expect("checked").clone(),
+            )?));
         }
         _ => return Ok(None),
     };
-    report.integer_ops.push("Requantize".into());
-    Ok(Some(g.add_op(Op::Requantize, format!("{name}.requant"), &[g.result(v)], out_ty.clone())?))
+    let acc = g.result(v);
+    Ok(Some(match out_ty {
+        Some(t) => {
+            report.integer_ops.push("Requantize".into());
+            g.add_op(Op::Requantize, format!("{name}.requant"), &[acc], t.clone())?
+        }
+        None => {
+            let t = TensorType {
+                dtype: DType::F32,
+                shape: g.value_type(acc).shape.clone(),
+                quant: None,
+            };
+            g.add_op(Op::Dequantize, format!("{name}.dq"), &[acc], t)?
+        }
+    }))
+}
+
+/// The value a float-output compute unit headed by `n` produces: the node's result, or the
+/// result of the constant-bias `Add` fused after a MatMul.
+fn float_unit_output(g: &Graph, n: NodeId) -> Value {
+    let y = g.result(n);
+    if matches!(g.node(n).op, Op::MatMul) {
+        if let [(u, _)] = g.users(y)[..] {
+            let is_bias = g.operands(u).iter().flatten().any(|&o| {
+                o != y
+                    && dq_input(g, o).is_some_and(|q| {
+                        g.value_type(q).dtype == DType::I32 && g.const_value(q).is_some()
+                    })
+            });
+            if matches!(g.node(u).op, Op::Add)
+                && is_bias
+                && !g.outputs().iter().any(|(_, o)| *o == y)
+            {
+                return g.result(u);
+            }
+        }
+    }
+    y
 }
 
 /// A transposed copy of a 2-D quantized constant `[N, K]` → `[K, N]` (per-axis axis 0 → 1).

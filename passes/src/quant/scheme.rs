@@ -32,6 +32,18 @@ pub struct QuantScheme {
     /// Correct each layer's bias for the mean error its quantized weights cause on the
     /// calibration data (`b − ΔW·E[x]`, Nagel et al. 2019).
     pub bias_correction: bool,
+    /// Dequantize the i32 accumulator of a Conv/MatMul/Gemm whose output only reaches float
+    /// ops or graph outputs, instead of requantizing it to 8 bits first, and leave in float
+    /// the Add/Mul/table units whose results only float ops read. Off in `Default` (the
+    /// Cranelift lowering dequantizes only per-tensor 8-bit values so far); the `qcc` driver
+    /// turns it on.
+    pub float_outputs: bool,
+    /// Narrow the range of a value read only by saturating ops (HardSwish, HardSigmoid, Relu,
+    /// Clip) to where they vary (default).
+    pub saturation_ranges: bool,
+    /// When not empty, only these nodes (by name, or `Op#index` for unnamed nodes) are
+    /// quantized: per-layer sensitivity quantizes one layer at a time.
+    pub only: Vec<String>,
 }
 
 impl Default for QuantScheme {
@@ -42,15 +54,22 @@ impl Default for QuantScheme {
             granularity: WeightGranularity::Channel,
             exclude: Vec::new(),
             bias_correction: true,
+            float_outputs: false,
+            saturation_ranges: true,
+            only: Vec::new(),
         }
     }
 }
 
 impl QuantScheme {
-    /// True when the node is excluded by name or by op name.
+    /// True when the node is excluded by name, by op name, or (unnamed nodes) by `Op#index`.
     pub fn excludes(&self, g: &Graph, n: NodeId) -> bool {
         let node = g.node(n);
-        self.exclude.iter().any(|e| *e == node.name || e == node.op.name())
+        self.exclude.iter().any(|e| {
+            *e == node.name
+                || e == node.op.name()
+                || (node.name.is_empty() && *e == format!("{}#{}", node.op.name(), n.index()))
+        })
     }
 }
 

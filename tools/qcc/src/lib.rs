@@ -3,14 +3,17 @@
 //!
 //! * [`data`]: `.npz`/`.npy` files in the layout of DESIGN §8;
 //! * [`model`]: loading `.qir`/`.onnx` models and binding data files to their inputs;
+//! * [`calib_inputs`]: calibration samples from `.npz`, `.npy` folders or image folders;
 //! * [`compare`]: checking outputs against references;
 //! * [`explain`]: the per-node explanation and warnings of `qcc explain`;
 //! * [`metrics`]: fidelity statistics (SQNR, cosine, top-1);
-//! * [`quantize`]: the quantization flow behind `qcc quantize` and `qcc eval`;
+//! * [`quantize`]: the quantization pipeline; [`sensitivity`]: per-layer sensitivity and
+//!   automatic mixed precision;
 //! * [`report`]: the HTML report of `qcc eval --report`;
 //! * [`limits`]/[`set_limits`]: the resource limits every reader applies (`qcc_ir::Limits`);
 //! * [`fuzzing`]: the bodies of the fuzz targets (`tests/fuzz/`).
 
+pub mod calib_inputs;
 pub mod compare;
 pub mod data;
 pub mod explain;
@@ -19,6 +22,7 @@ pub mod metrics;
 pub mod model;
 pub mod quantize;
 pub mod report;
+pub mod sensitivity;
 
 use qcc_ir::{Graph, Limits, Tensor};
 use rayon::prelude::*;

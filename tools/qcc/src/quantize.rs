@@ -1,10 +1,12 @@
-//! The quantization pipeline: canonicalize → calibrate → insert QDQ → realize integer ops.
+//! The quantization pipeline: canonicalize → calibrate ([`prepare`]) → insert QDQ → realize
+//! integer ops ([`Prepared::build`]).
 
 use qcc_ir::{DType, Graph, Tensor};
-use qcc_passes::calibrate::{calibrate, range::RangeMethod};
+use qcc_passes::calibrate::{calibrate, range::RangeMethod, Calibration};
 use qcc_passes::quant::insert::{insert_qdq, QuantReport};
 use qcc_passes::quant::realize::{realize, RealizeReport};
 use qcc_passes::quant::scheme::QuantScheme;
+use qcc_passes::quant::smooth::smooth_layernorms;
 use qcc_passes::{PassManager, PassManagerOptions, Registry};
 
 /// Options of `qcc quantize` (DESIGN §8).
@@ -16,11 +18,19 @@ pub struct QuantizeConfig {
     pub scheme: QuantScheme,
     /// Histogram bins per tensor.
     pub bins: usize,
+    /// SmoothQuant migration strength α for LayerNorm → MatMul (`None`: no smoothing;
+    /// default 0.5).
+    pub smooth_alpha: Option<f32>,
 }
 
 impl Default for QuantizeConfig {
     fn default() -> Self {
-        QuantizeConfig { method: RangeMethod::MinMax, scheme: QuantScheme::default(), bins: 2048 }
+        QuantizeConfig {
+            method: RangeMethod::MinMax,
+            scheme: QuantScheme { float_outputs: true, ..QuantScheme::default() },
+            bins: 2048,
+            smooth_alpha: Some(0.5),
+        }
     }
 }
 
@@ -85,6 +95,55 @@ pub fn realize_qdq_model(g: &mut Graph) -> Result<Graph, qcc_passes::PassError> 
     Ok(before)
 }
 
+/// A canonicalized float graph with its calibration: everything needed to quantize it with
+/// any scheme without running calibration again.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// The canonicalized float graph.
+    pub float: Graph,
+    /// Statistics of every float value.
+    pub calibration: Calibration,
+}
+
+/// Canonicalizes `g` and calibrates it on `samples`; `on_sample` reports progress.
+pub fn prepare(
+    g: &Graph,
+    samples: &[Vec<Tensor>],
+    cfg: &QuantizeConfig,
+    on_sample: &(dyn Fn() + Sync),
+) -> Result<Prepared, QuantizeError> {
+    if samples.is_empty() {
+        return Err(QuantizeError::NoSamples);
+    }
+    let mut float = g.clone();
+    canonicalize(&mut float)?;
+    let mut calibration = calibrate(&float, samples, cfg.bins, on_sample)?;
+    if let Some(alpha) = cfg.smooth_alpha {
+        let r = smooth_layernorms(&mut float, alpha, Some(&calibration.channel_absmax()))
+            .map_err(|e| QuantizeError::Pass(qcc_passes::PassError::graph("smooth-quant", e)))?;
+        if !r.smoothed.is_empty() {
+            // The smoothed LayerNorm outputs have new ranges: calibrate again.
+            calibration = calibrate(&float, samples, cfg.bins, &|| {})?;
+        }
+    }
+    Ok(Prepared { float, calibration })
+}
+
+impl Prepared {
+    /// Quantizes the prepared graph with `cfg` (ranges, QDQ insertion, integer realization).
+    pub fn build(&self, cfg: &QuantizeConfig) -> Result<QuantizedModel, QuantizeError> {
+        let levels = if cfg.scheme.activations == DType::I16 { 65536 } else { 256 };
+        let ranges = self.calibration.ranges(cfg.method, levels);
+        let mut qdq = self.float.clone();
+        let report = insert_qdq(&mut qdq, &ranges, &self.calibration.channel_means(), &cfg.scheme)?;
+        qdq.advance_phase(qcc_ir::Phase::Calibrated).ok();
+        let mut int = qdq.clone();
+        let realized = realize(&mut int, &cfg.scheme)?;
+        int.advance_phase(qcc_ir::Phase::Quantized).ok();
+        Ok(QuantizedModel { float: self.float.clone(), qdq, int, report, realized })
+    }
+}
+
 /// Quantizes a float graph with calibration samples; `on_sample` reports progress.
 pub fn quantize(
     g: &Graph,
@@ -92,19 +151,5 @@ pub fn quantize(
     cfg: &QuantizeConfig,
     on_sample: &(dyn Fn() + Sync),
 ) -> Result<QuantizedModel, QuantizeError> {
-    if samples.is_empty() {
-        return Err(QuantizeError::NoSamples);
-    }
-    let mut float = g.clone();
-    canonicalize(&mut float)?;
-    let calib = calibrate(&float, samples, cfg.bins, on_sample)?;
-    let levels = if cfg.scheme.activations == DType::I16 { 65536 } else { 256 };
-    let ranges = calib.ranges(cfg.method, levels);
-    let mut qdq = float.clone();
-    let report = insert_qdq(&mut qdq, &ranges, &calib.channel_means(), &cfg.scheme)?;
-    qdq.advance_phase(qcc_ir::Phase::Calibrated).ok();
-    let mut int = qdq.clone();
-    let realized = realize(&mut int, &cfg.scheme)?;
-    int.advance_phase(qcc_ir::Phase::Quantized).ok();
-    Ok(QuantizedModel { float, qdq, int, report, realized })
+    prepare(g, samples, cfg, on_sample)?.build(cfg)
 }

@@ -7,7 +7,8 @@
 //! Chromium). Fields the renderer reads: `model`, `samples`, `outputs` / `qdq_outputs` (name →
 //! `{sqnr_db, cosine_mean, max_abs_err, top1_agreement}`), `accuracy` (`{fp32, quantized}`),
 //! `layers` (`[{node, op, sqnr_db}]` in execution order), `sensitivity` (`[{node, op,
-//! sqnr_db}]`), `mixed_precision` (`{min_sqnr_db, achieved_db, kept_float: [node]}`), and the
+//! sqnr_db}]`), `auto_mixed` (`{min_sqnr_db, sqnr_db, all_quantized_sqnr_db, met, kept_float:
+//! [node]}`), and the
 //! node counts `quantized_nodes`, `float_nodes`, `integer_ops`.
 
 use serde_json::Value;
@@ -214,7 +215,7 @@ td:nth-child(2),td:nth-child(3){{text-align:left}}th{{background:#f3f3f3}}
         s.push_str("<h2>Sensitivity</h2><p class=\"note\">Output SQNR when only that layer is quantized; the most sensitive first.</p>");
         layer_table(&mut s, "sensitivity", &rows);
     }
-    if let Some(mp) = report.get("mixed_precision") {
+    if let Some(mp) = report.get("auto_mixed") {
         let kept: Vec<String> = mp["kept_float"]
             .as_array()
             .into_iter()
@@ -223,9 +224,11 @@ td:nth-child(2),td:nth-child(3){{text-align:left}}th{{background:#f3f3f3}}
             .collect();
         let _ = write!(
             s,
-            r#"<h2>Mixed precision</h2><p id="mixed-precision">Target {} dB, reached {} dB, keeping {} layer(s) in float: {}.</p>"#,
+            r#"<h2>Mixed precision</h2><p id="mixed-precision">Target {} dB ({}), reached {} dB (all layers quantized: {} dB), keeping {} layer(s) in float: {}.</p>"#,
             num(&mp["min_sqnr_db"], 1),
-            num(&mp["achieved_db"], 2),
+            if mp["met"].as_bool().unwrap_or(false) { "met" } else { "NOT met" },
+            num(&mp["sqnr_db"], 2),
+            num(&mp["all_quantized_sqnr_db"], 2),
             kept.len(),
             if kept.is_empty() { "none".to_string() } else { kept.join(", ") }
         );
@@ -271,7 +274,7 @@ mod tests {
                 {"node": "x", "op": "Conv", "sqnr_db": 40.0},
                 {"node": "y", "op": "MatMul", "sqnr_db": 15.0}
             ],
-            "mixed_precision": {"min_sqnr_db": 30.0, "achieved_db": 31.2, "kept_float": ["y"]}
+            "auto_mixed": {"min_sqnr_db": 30.0, "sqnr_db": 31.2, "all_quantized_sqnr_db": 20.5, "met": true, "kept_float": ["y"]}
         });
         let html = eval_html(&r);
         let (x, y) = (html.find("<td>x</td>").unwrap(), html.find("<td>y</td>").unwrap());

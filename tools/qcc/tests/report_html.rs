@@ -38,6 +38,7 @@ fn eval_report_renders_in_headless_chromium() {
         .current_dir(repo())
         .args(["eval", &format!("{m}/model.onnx"), "--calib", &format!("{m}/calib.npz")])
         .args(["--data", &format!("{m}/eval.npz"), "--labels", "labels", "--limit", "40"])
+        .args(["--sensitivity", "--auto-mixed", "--min-sqnr", "45"])
         .args(["--json", "--report", html.to_str().unwrap()])
         .output()
         .expect("run qcc");
@@ -60,6 +61,10 @@ fn eval_report_renders_in_headless_chromium() {
     assert!(dom.contains(r#"<svg id="sqnr-chart""#), "rendered DOM has no chart:\n{dom}");
     assert_eq!(dom.matches(r#"<rect class="bar "#).count(), layers, "one bar per layer");
     assert!(dom.contains(r#"id="accuracy""#), "accuracy line missing");
+    let sens = report["sensitivity"].as_array().expect("sensitivity").len();
+    assert!(sens >= 3, "the three weighted layers are ranked");
+    assert!(dom.contains(r#"<table id="sensitivity">"#), "sensitivity ranking missing");
+    assert!(dom.contains(r#"id="mixed-precision""#), "mixed-precision decision missing");
 
     let artifacts = repo().join("target/test-artifacts");
     std::fs::create_dir_all(&artifacts).unwrap();

@@ -96,7 +96,8 @@ fn layer_values(g: &Graph) -> Vec<Value> {
 
 pub fn run(a: EvalArgs) -> anyhow::Result<i32> {
     let g = qcc::model::load_model(&a.model)?;
-    let q = a.q.quantize(&g)?;
+    let outcome = a.q.quantize_full(&g)?;
+    let q = &outcome.model;
     let arrays = qcc::data::read_npz(&a.data)?;
     let mut samples = qcc::model::bind_samples(&q.float, &arrays, &a.data.display().to_string())?;
     if let Some(n) = a.limit {
@@ -193,6 +194,9 @@ pub fn run(a: EvalArgs) -> anyhow::Result<i32> {
         report["accuracy"] =
             json!({"fp32": correct_f as f64 / n, "quantized": correct_q as f64 / n});
     }
+    if let Some(m) = report.as_object_mut() {
+        m.extend(outcome.json_fields());
+    }
     if let Some(path) = &a.report {
         std::fs::write(path, qcc::report::eval_html(&report))
             .with_context(|| format!("writing {}", path.display()))?;
@@ -240,6 +244,7 @@ pub fn run(a: EvalArgs) -> anyhow::Result<i32> {
                 ),
             );
         }
+        outcome.print_text();
         println!("lowest per-layer SQNR (QDQ simulation vs fp32):");
         for line in worst.values().take(8) {
             println!("  {line}");

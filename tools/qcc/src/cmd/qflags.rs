@@ -3,7 +3,9 @@
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use qcc::quantize::{quantize, QuantizeConfig, QuantizedModel};
+use qcc::calib_inputs::{load_samples, Preprocess};
+use qcc::quantize::{prepare, quantize, QuantizeConfig, QuantizedModel};
+use qcc::sensitivity::{auto_mixed, sensitivity, AutoMixedReport, LayerSensitivity};
 use qcc_ir::{DType, Graph};
 use qcc_passes::calibrate::range::RangeMethod;
 use qcc_passes::quant::scheme::{QuantScheme, WeightGranularity};
@@ -34,9 +36,15 @@ pub enum WeightType {
 /// How to quantize.
 #[derive(Debug, Clone, Args)]
 pub struct QuantFlags {
-    /// Calibration inputs (`.npz`, one array per model input shaped `[N, *input_shape]`).
+    /// Calibration inputs: an `.npz` (one array per model input shaped `[N, *input_shape]`), a
+    /// folder of `.npy` files (`NAME.npy` per input, or one sample per file), or a folder of
+    /// `.png`/`.jpg` images with `--preprocess`.
     #[arg(long)]
     pub calib: Option<PathBuf>,
+    /// How images of a `--calib` folder become inputs: `imagenet`, or comma-separated
+    /// `resize=256,crop=224,mean=0.485:0.456:0.406,std=0.229:0.224:0.225,layout=nchw|nhwc,raw`.
+    #[arg(long)]
+    pub preprocess: Option<String>,
     /// Use only the first N calibration samples.
     #[arg(long)]
     pub calib_limit: Option<usize>,
@@ -61,6 +69,77 @@ pub struct QuantFlags {
     /// Do not correct biases for the mean error of quantized weights.
     #[arg(long)]
     pub no_bias_correction: bool,
+    /// Requantize every Conv/MatMul/Gemm output to 8 bits, even those read only by float ops
+    /// or graph outputs (by default their i32 accumulators are dequantized to f32).
+    #[arg(long)]
+    pub requantize_outputs: bool,
+    /// Keep the calibrated range of values read only by saturating ops (HardSwish,
+    /// HardSigmoid, Relu, Clip) instead of narrowing it to where those ops vary.
+    #[arg(long)]
+    pub no_saturation_ranges: bool,
+    /// SmoothQuant: balance each LayerNorm → MatMul with migration strength ALPHA (0..1)
+    /// using calibrated per-channel maxima (nets without LayerNorm → MatMul are unchanged).
+    #[arg(long, value_name = "ALPHA", default_value_t = 0.5)]
+    pub smooth_quant: f32,
+    /// Do not apply SmoothQuant balancing.
+    #[arg(long)]
+    pub no_smooth_quant: bool,
+    /// Measure each layer's sensitivity: the output SQNR when only that layer is quantized.
+    #[arg(long)]
+    pub sensitivity: bool,
+    /// Keep the fewest, cheapest layers in float until the output SQNR reaches `--min-sqnr`.
+    #[arg(long, requires = "min_sqnr")]
+    pub auto_mixed: bool,
+    /// Target output SQNR (dB) of `--auto-mixed`, measured on calibration samples.
+    #[arg(long)]
+    pub min_sqnr: Option<f64>,
+    /// Calibration samples used to measure sensitivity and the `--auto-mixed` target.
+    #[arg(long, default_value_t = 8)]
+    pub sensitivity_samples: usize,
+}
+
+/// A quantized model with what `--sensitivity` and `--auto-mixed` found.
+pub struct QuantOutcome {
+    pub model: QuantizedModel,
+    pub sensitivity: Option<Vec<LayerSensitivity>>,
+    pub auto_mixed: Option<AutoMixedReport>,
+}
+
+impl QuantOutcome {
+    /// The sensitivity and auto-mixed findings as JSON fields (empty when not asked for).
+    pub fn json_fields(&self) -> serde_json::Map<String, serde_json::Value> {
+        let mut m = serde_json::Map::new();
+        if let Some(s) = &self.sensitivity {
+            m.insert("sensitivity".into(), serde_json::to_value(s).unwrap_or_default());
+        }
+        if let Some(a) = &self.auto_mixed {
+            m.insert("auto_mixed".into(), serde_json::to_value(a).unwrap_or_default());
+        }
+        m
+    }
+
+    /// Human-readable lines about the findings.
+    pub fn print_text(&self) {
+        if let Some(s) = &self.sensitivity {
+            let mut v: Vec<&LayerSensitivity> = s.iter().collect();
+            v.sort_by(|a, b| a.sqnr_db.total_cmp(&b.sqnr_db));
+            println!("most sensitive layers (output SQNR with only that layer quantized):");
+            for l in v.iter().take(10) {
+                println!("  {:>8.2} dB  {} ({}, {} MACs)", l.sqnr_db, l.node, l.op, l.cost);
+            }
+        }
+        if let Some(a) = &self.auto_mixed {
+            println!(
+                "auto-mixed: {} layer(s) kept in float, output SQNR {:.2} dB (all quantized {:.2} dB, target {:.2} dB{}): {}",
+                a.kept_float.len(),
+                a.sqnr_db,
+                a.all_quantized_sqnr_db,
+                a.min_sqnr_db,
+                if a.met { "" } else { ", NOT met" },
+                a.kept_float.join(", ")
+            );
+        }
+    }
 }
 
 impl QuantFlags {
@@ -80,6 +159,10 @@ impl QuantFlags {
                 _ => bail!("--granularity `{g}`: expected tensor, channel or group:N"),
             },
         };
+        let a = self.smooth_quant;
+        if !(0.0..=1.0).contains(&a) {
+            bail!("--smooth-quant {a}: alpha must be in [0, 1]");
+        }
         let activations = match self.activations {
             ActType::U8 => DType::U8,
             ActType::I8 => DType::I8,
@@ -97,16 +180,25 @@ impl QuantFlags {
                 granularity,
                 exclude: self.exclude.clone(),
                 bias_correction: !self.no_bias_correction,
+                float_outputs: !self.requantize_outputs,
+                only: Vec::new(),
+                saturation_ranges: !self.no_saturation_ranges,
             },
+            smooth_alpha: (!self.no_smooth_quant).then_some(self.smooth_quant),
             ..Default::default()
         })
     }
 
+    /// Loads the calibration samples for `g` (`--calib`, `--preprocess`).
+    pub fn samples(&self, g: &Graph) -> anyhow::Result<Vec<Vec<qcc_ir::Tensor>>> {
+        let calib = self.calib.as_ref().context("--calib CALIB.npz is needed to quantize")?;
+        let pre = self.preprocess.as_deref().map(Preprocess::parse).transpose()?;
+        Ok(load_samples(g, calib, pre.as_ref())?)
+    }
+
     /// Loads the calibration samples and quantizes `g` with a progress bar.
     pub fn quantize(&self, g: &Graph) -> anyhow::Result<QuantizedModel> {
-        let calib = self.calib.as_ref().context("--calib CALIB.npz is needed to quantize")?;
-        let arrays = qcc::data::read_npz(calib)?;
-        let mut samples = qcc::model::bind_samples(g, &arrays, &calib.display().to_string())?;
+        let mut samples = self.samples(g)?;
         if let Some(n) = self.calib_limit {
             samples.truncate(n);
         }
@@ -115,6 +207,35 @@ impl QuantFlags {
         let q = quantize(g, &samples, &cfg, &|| pb.inc(1))?;
         pb.finish_and_clear();
         Ok(q)
+    }
+
+    /// Like [`QuantFlags::quantize`], and also runs `--sensitivity` / `--auto-mixed`.
+    pub fn quantize_full(&self, g: &Graph) -> anyhow::Result<QuantOutcome> {
+        if !self.sensitivity && !self.auto_mixed {
+            return Ok(QuantOutcome {
+                model: self.quantize(g)?,
+                sensitivity: None,
+                auto_mixed: None,
+            });
+        }
+        let mut samples = self.samples(g)?;
+        if let Some(n) = self.calib_limit {
+            samples.truncate(n);
+        }
+        let cfg = self.config()?;
+        let pb = progress(samples.len() as u64, "calibrating");
+        let p = prepare(g, &samples, &cfg, &|| pb.inc(1))?;
+        pb.finish_and_clear();
+        samples.truncate(self.sensitivity_samples.max(1));
+        let sens = sensitivity(&p, &cfg, &samples)?;
+        let (model, auto) = match (self.auto_mixed, self.min_sqnr) {
+            (true, Some(db)) => {
+                let (m, r) = auto_mixed(&p, &cfg, &samples, &sens, db)?;
+                (m, Some(r))
+            }
+            _ => (p.build(&cfg)?, None),
+        };
+        Ok(QuantOutcome { model, sensitivity: Some(sens), auto_mixed: auto })
     }
 }
 

@@ -36,7 +36,8 @@ pub struct QuantizeArgs {
 
 pub fn run(a: QuantizeArgs) -> anyhow::Result<i32> {
     let g = qcc::model::load_model(&a.model)?;
-    let q = a.q.quantize(&g)?;
+    let outcome = a.q.quantize_full(&g)?;
+    let q = &outcome.model;
     let ext = a.output.extension().and_then(|e| e.to_str()).unwrap_or("");
     let form = a.form.unwrap_or(if ext == "onnx" { Form::Qdq } else { Form::Integer });
     let graph = match form {
@@ -55,16 +56,18 @@ pub fn run(a: QuantizeArgs) -> anyhow::Result<i32> {
         _ => bail!("{}: the output must end in .onnx or .qir", a.output.display()),
     }
     if a.json {
-        println!(
-            "{}",
-            serde_json::json!({
-                "quantized_nodes": q.report.quantized.len(),
-                "float_nodes": q.report.kept_float,
-                "integer_ops": q.realized.integer_ops.len(),
-                "boundaries": q.realized.boundaries,
-            })
-        );
+        let mut j = serde_json::json!({
+            "quantized_nodes": q.report.quantized.len(),
+            "float_nodes": q.report.kept_float,
+            "integer_ops": q.realized.integer_ops.len(),
+            "boundaries": q.realized.boundaries,
+        });
+        if let Some(m) = j.as_object_mut() {
+            m.extend(outcome.json_fields());
+        }
+        println!("{j}");
     } else {
+        outcome.print_text();
         eprintln!(
             "quantized {} nodes ({} kept in float), {} integer ops, {} Q/DQ at float boundaries → {}",
             q.report.quantized.len(),
