@@ -241,6 +241,20 @@ pub(crate) fn build_steps(
                 let n = lowered.buffers[st.output].numel();
                 (elementwise::unary(isa, idx, *u, n), StepData::plain())
             }
+            Kernel::DequantizeAxis(dq) => {
+                let scales = AlignedBytes::from_words(
+                    dq.scales.iter().map(|s| s.to_bits()),
+                    dq.scales.len(),
+                );
+                let zps = AlignedBytes::from_words(
+                    dq.zero_points.iter().map(|&z| z as u32),
+                    dq.zero_points.len(),
+                );
+                (
+                    elementwise::dequantize_axis(isa, idx, dq),
+                    StepData { consts: vec![scales, zps], ..StepData::plain() },
+                )
+            }
             other => match crate::kernels::cnn::build(isa, idx, lowered, st) {
                 Some(k) => {
                     let d = StepData {
@@ -429,7 +443,46 @@ impl CompiledModel {
         Ok(outs)
     }
 
+    /// Per-step time of `runs` runs on `inputs` (median per step, milliseconds), each step
+    /// called on its own as in threaded runs: `(node, fused ops, kernel, ms)` in plan order.
+    pub fn profile(
+        &self,
+        inputs: &[Tensor],
+        runs: usize,
+    ) -> Result<Vec<(String, String, &'static str, f64)>, BackendError> {
+        self.run(inputs)?; // checks the inputs and leaves them in the arena
+        let mut arena = self
+            .arena
+            .lock()
+            .map_err(|_| BackendError::BadInput("arena poisoned by a panic".into()))?;
+        let l = &self.lowered;
+        for ((_, b), t) in l.inputs.iter().zip(inputs) {
+            let bytes = t.to_le_bytes();
+            let off = l.offset(*b).unwrap_or(0);
+            arena.as_mut_slice()[off..off + bytes.len()].copy_from_slice(&bytes);
+        }
+        let base = arena.as_mut_slice().as_mut_ptr();
+        let mut per: Vec<Vec<f64>> = vec![Vec::new(); l.steps.len()];
+        for _ in 0..runs.max(1) {
+            self.steps(base, &mut |i, dt| per[i].push(dt.as_secs_f64() * 1e3));
+        }
+        self.status.store(0, Ordering::SeqCst);
+        Ok(l.steps
+            .iter()
+            .zip(per)
+            .map(|(st, mut ts)| {
+                ts.sort_by(f64::total_cmp);
+                (st.node.clone(), st.ops.clone(), st.kernel.name(), ts[ts.len() / 2])
+            })
+            .collect())
+    }
+
     fn run_threaded(&self, base: *mut u8) {
+        self.steps(base, &mut |_, _| {});
+    }
+
+    /// Runs the steps one by one (rows split across threads), reporting each step's time.
+    fn steps(&self, base: *mut u8, on_step: &mut dyn FnMut(usize, Duration)) {
         #[derive(Clone, Copy)]
         struct P(*mut u8);
         // SAFETY: threads write disjoint row ranges of one output buffer.
@@ -454,6 +507,7 @@ impl CompiledModel {
                 // SAFETY: the kernel was generated for exactly these buffers; rows m0..m1 ⊆ 0..rows.
                 unsafe { f(p[0].0, p[1].0, p[2].0, p[3].0, p[4].0, m0 as i64, m1 as i64) }
             };
+            let t0 = Instant::now();
             if d.row_split && d.rows >= 2 * self.threads {
                 let chunk = d.rows.div_ceil(self.threads);
                 rayon::scope(|s| {
@@ -468,6 +522,7 @@ impl CompiledModel {
             } else {
                 call(0, d.rows);
             }
+            on_step(i, t0.elapsed());
         }
     }
 }

@@ -20,7 +20,8 @@ pub mod spec;
 pub use error::LowerError;
 pub use lower::lower;
 pub use model::{
-    BinOp, BufId, Buffer, Kernel, LoweredModel, QGemm, QRequant, Step, Storage, UnaryOp,
+    BinOp, BufId, Buffer, DequantizeAxis, Kernel, LoweredModel, QGemm, QRequant, Step, Storage,
+    UnaryOp,
 };
 pub use print::print;
 pub use spec::{BatchMatMul, GatherSpec, MathOp, MmElem, ReduceOp, StridedCopy};

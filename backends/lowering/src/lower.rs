@@ -167,6 +167,12 @@ impl<'g> Cx<'g> {
                 } else {
                     (g.value_type(x), g.value_type(x))
                 };
+                if matches!(node.op, Op::Dequantize) && !matches!(q.dtype, DType::I8 | DType::U8)
+                    || matches!(node.op, Op::Dequantize)
+                        && matches!(q.quant, Some(Quant::Axis { .. }))
+                {
+                    return self.dequantize_axis(id);
+                }
                 let (scale, zero_point) = q
                     .quant
                     .as_ref()
@@ -261,6 +267,57 @@ impl<'g> Cx<'g> {
             other => return Err(self.err(id, format!("no kernel for `{}` yet", other.name()))),
         }
         Ok(())
+    }
+
+    /// Dequantize of an i8/u8/i32 value with per-tensor or per-axis parameters (e.g. an i32
+    /// accumulator turned straight into float, scales `s_x·s_w[c]`): `(q − zp[c]) · scale[c]`
+    /// over the axis as the buffer stores it (NHWC buffers keep their layout).
+    fn dequantize_axis(&mut self, id: NodeId) -> Result<(), LowerError> {
+        let g = self.g;
+        let x = self.operand(id, 0)?;
+        let out = g.result(id);
+        let ty = g.value_type(x);
+        if !matches!(ty.dtype, DType::I8 | DType::U8 | DType::I32) {
+            return Err(self.err(id, format!("dequantize of {} (i8/u8/i32 only)", ty.dtype)));
+        }
+        if g.value_type(out).dtype != DType::F32 {
+            return Err(self.err(id, "dequantize to a type other than f32"));
+        }
+        let shape = self.shape(id, x)?;
+        let (axis, scales, zero_points) = match &ty.quant {
+            Some(Quant::Tensor { scale, zero_point }) => (0, vec![*scale], vec![*zero_point]),
+            Some(Quant::Axis { axis, scales, zero_points }) => {
+                (*axis, scales.clone(), zero_points.clone())
+            }
+            _ => return Err(self.err(id, "blocked or missing quantization parameters")),
+        };
+        let xb = self.buf(id, x)?;
+        // Physical dim order of the buffer (NHWC buffers store [N, H, W, C]).
+        let order: Vec<usize> = if self.is_nhwc(xb) && shape.len() == 4 {
+            vec![0, 2, 3, 1]
+        } else {
+            (0..shape.len()).collect()
+        };
+        let (outer, axis_len, inner) = if scales.len() == 1 {
+            (shape.iter().product::<usize>(), 1, 1)
+        } else {
+            let p =
+                order.iter().position(|&d| d == axis).ok_or_else(|| self.err(id, "bad axis"))?;
+            let phys: Vec<usize> = order.iter().map(|&d| shape[d]).collect();
+            if phys[p] != scales.len() {
+                return Err(self.err(id, "one scale per index of the axis expected"));
+            }
+            (phys[..p].iter().product(), phys[p], phys[p + 1..].iter().product())
+        };
+        let kernel = Kernel::DequantizeAxis(DequantizeAxis {
+            dtype: ty.dtype,
+            outer,
+            axis_len,
+            inner,
+            scales,
+            zero_points,
+        });
+        self.push(id, "Dequantize".into(), kernel, vec![xb], out)
     }
 
     fn qmatmul(&mut self, id: NodeId) -> Result<(), LowerError> {

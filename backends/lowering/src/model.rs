@@ -111,6 +111,24 @@ pub enum UnaryOp {
     Clip(f32, f32),
 }
 
+/// Dequantization with per-axis (or per-tensor) parameters of an i8/u8/i32 buffer viewed as
+/// `[outer, axis_len, inner]`: `y = f32(q − zp[c]) · scale[c]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DequantizeAxis {
+    /// Element type of q (I8, U8 or I32).
+    pub dtype: DType,
+    /// Product of the dims before the axis (as stored).
+    pub outer: usize,
+    /// The axis extent (1 for per-tensor).
+    pub axis_len: usize,
+    /// Product of the dims after the axis (as stored).
+    pub inner: usize,
+    /// One scale per axis index.
+    pub scales: Vec<f32>,
+    /// One zero point per axis index.
+    pub zero_points: Vec<i32>,
+}
+
 /// A kernel invocation's computation.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Kernel {
@@ -161,6 +179,8 @@ pub enum Kernel {
     },
     /// Elementwise unary.
     Unary(UnaryOp),
+    /// Per-axis (or i32) dequantization.
+    DequantizeAxis(DequantizeAxis),
     // ----- CNN family (crate::cnn): conv, pooling, quantized elementwise, activations -----
     /// im2col into a scratch buffer (followed by a GEMM).
     Im2col(Im2col),
@@ -245,6 +265,7 @@ impl Kernel {
             Kernel::GemmF32 { .. } => "gemm_f32",
             Kernel::Binary { .. } => "binary",
             Kernel::Unary(_) => "unary",
+            Kernel::DequantizeAxis(_) => "dequantize_axis",
             Kernel::Im2col(_) => "im2col",
             Kernel::DirectConv(_) => "direct_conv",
             Kernel::Relayout(_) => "relayout",

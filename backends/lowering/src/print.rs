@@ -63,6 +63,10 @@ fn kernel(k: &Kernel) -> String {
                 .to_lowercase()
         }
         Kernel::Unary(u) => format!("{u:?}").to_lowercase(),
+        Kernel::DequantizeAxis(d) => format!(
+            "{} [{}, {}, {}] scales={:?} zero_points={:?}",
+            d.dtype, d.outer, d.axis_len, d.inner, d.scales, d.zero_points
+        ),
         Kernel::BatchMatMul(_)
         | Kernel::Copy(_)
         | Kernel::Gather(_)

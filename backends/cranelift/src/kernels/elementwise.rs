@@ -150,3 +150,46 @@ pub fn dequantize(
         });
     })
 }
+
+/// Per-axis (or i32) dequantization of `[outer, axis_len, inner]` (`p[1]`: f32 scales, `p[2]`:
+/// i32 zero points): `y = f32(i64(q) − zp[c]) · scale[c]`, as `qmath::dequantize`.
+pub fn dequantize_axis(
+    isa: &dyn TargetIsa,
+    index: u32,
+    d: &qcc_lowering::DequantizeAxis,
+) -> Function {
+    use cranelift_codegen::ir::types::{I32, I64};
+    let (elem, width) = match d.dtype {
+        qcc_ir::DType::I32 => (I32, 4),
+        _ => (I8, 1),
+    };
+    let signed = d.dtype != qcc_ir::DType::U8;
+    let (axis_len, inner) = (d.axis_len as i64, d.inner);
+    build_kernel(isa, index, |b, p| {
+        let (px, ps, pz, pc) = (p[0], p[1], p[2], p[4]);
+        counted_loop(b, d.outer * d.axis_len, &mut |b, r| {
+            let c = b.ins().urem_imm_s(r, axis_len);
+            let sa = addr(b, ps, c, 4);
+            let scale = b.ins().load(F32, fl(), sa, 0);
+            let za = addr(b, pz, c, 4);
+            let zp = b.ins().load(I32, fl(), za, 0);
+            let zp = b.ins().sextend(I64, zp);
+            let base = b.ins().imul_imm_s(r, inner as i64);
+            counted_loop(b, inner, &mut |b, j| {
+                let i = b.ins().iadd(base, j);
+                let a = addr(b, px, i, width);
+                let q = b.ins().load(elem, fl(), a, 0);
+                let q = if elem == I32 || signed {
+                    b.ins().sextend(I64, q)
+                } else {
+                    b.ins().uextend(I64, q)
+                };
+                let v = b.ins().isub(q, zp);
+                let f = b.ins().fcvt_from_sint(F32, v);
+                let f = b.ins().fmul(f, scale);
+                let o = addr(b, pc, i, 4);
+                b.ins().store(fl(), f, o, 0);
+            });
+        });
+    })
+}

@@ -47,7 +47,7 @@ pub struct BenchArgs {
     /// Bind an ONNX input's shape, e.g. `input_ids=1,128` (repeatable).
     #[arg(long = "input-shape", value_name = "NAME=D,D,...")]
     input_shape: Vec<String>,
-    /// Per-layer time table (interpreter: per node; Cranelift: per kernel).
+    /// Per-layer time table (interpreter: per node; Cranelift: per kernel step, median of 5 runs).
     #[arg(long)]
     profile: bool,
     /// Print one JSON object on stdout.
@@ -209,8 +209,18 @@ pub fn run(a: BenchArgs) -> anyhow::Result<i32> {
     let profile = if a.profile {
         match &engine {
             Engine::Interp(g) => Some(interp_profile(g, &inputs, 5)?),
-            Engine::Cranelift(_) => {
-                bail!("--profile is not available for the cranelift backend yet (use --backend interp)")
+            Engine::Cranelift(m) => {
+                let mut rows: Vec<ProfileRow> = m
+                    .profile(&inputs, 5)?
+                    .into_iter()
+                    .map(|(node, ops, kernel, ms)| ProfileRow {
+                        node,
+                        ops: format!("{ops} [{kernel}]"),
+                        ms,
+                    })
+                    .collect();
+                rows.sort_by(|a, b| b.ms.total_cmp(&a.ms));
+                Some(rows)
             }
         }
     } else {
