@@ -167,10 +167,9 @@ impl<'g> Cx<'g> {
                 } else {
                     (g.value_type(x), g.value_type(x))
                 };
-                if matches!(node.op, Op::Dequantize) && !matches!(q.dtype, DType::I8 | DType::U8)
-                    || matches!(node.op, Op::Dequantize)
-                        && matches!(q.quant, Some(Quant::Axis { .. }))
-                {
+                let wide_or_axis = !matches!(q.dtype, DType::I8 | DType::U8)
+                    || matches!(q.quant, Some(Quant::Axis { .. }));
+                if matches!(node.op, Op::Dequantize) && wide_or_axis {
                     return self.dequantize_axis(id);
                 }
                 let (scale, zero_point) = q
