@@ -1,7 +1,8 @@
 //! `qcc compile` objects linked into a C program: natively for x86-64 (gcc) and under
 //! `qemu-aarch64-static` for AArch64 (`aarch64-linux-gnu-gcc -static`). The int8 models' outputs
 //! equal the interpreter's on the same integer graph bit for bit, on both targets; wrong buffer
-//! sizes and null pointers give the documented error codes, never a crash.
+//! sizes and null pointers give the documented error codes, never a crash; compiling twice gives
+//! the same object.
 //!
 //! Needs gcc, `aarch64-linux-gnu-gcc` and `qemu-aarch64-static` (Debian: `gcc-aarch64-linux-gnu`,
 //! `qemu-user-static`; `tools/ci/test.sh` installs them); without them the test fails and says so.
@@ -131,6 +132,16 @@ fn check(model_dir: &Path, tag: &str) {
         );
         outs.push((target, std::fs::read(&out_file).unwrap()));
     }
+    // Determinism: compiling the same graph again (same name, another folder) gives the same
+    // object bytes.
+    std::fs::create_dir_all(dir.join("again")).unwrap();
+    let again = dir.join("again").join(format!("{tag}_aarch64")).display().to_string();
+    qcc(&["compile", &d("int.qir"), "--target", "aarch64", "-o", &again]);
+    assert!(
+        std::fs::read(dir.join(format!("{tag}_aarch64.o"))).unwrap()
+            == std::fs::read(format!("{again}.o")).unwrap(),
+        "{tag}: two compilations of one graph gave different objects"
+    );
     let expect = want[0].to_le_bytes();
     for (target, got) in &outs {
         assert_eq!(got, &expect, "{tag}: the {target} object differs from the interpreter");
