@@ -88,7 +88,7 @@ pub fn realize_qdq_model(g: &mut Graph) -> Result<Graph, qcc_passes::PassError> 
     let before = g.clone();
     let mut pm = PassManager::from_pipeline(
         &reg,
-        "realize-qdq,dce,infer-shapes",
+        "realize-qdq{float_outputs=true},dce,infer-shapes",
         PassManagerOptions::default(),
     )?;
     pm.run(g)?;
