@@ -304,6 +304,12 @@ impl PassManager {
         self.passes = passes;
         result?;
         report.total = start.elapsed();
+        tracing::info!(
+            passes = report.steps.len(),
+            nodes = g.node_count(),
+            millis = report.total.as_secs_f64() * 1e3,
+            "pipeline done"
+        );
         if self.options.time_passes {
             let table = report.time_table();
             self.sink.write_all(table.as_bytes()).map_err(sink_err)?;
@@ -365,6 +371,15 @@ impl PassManager {
                 self.print_ir(g, &format!("After {name} (step {index}, {changed})"), report)?;
             }
             self.dump(g, index, &name, report)?;
+            tracing::debug!(
+                pass = %name,
+                step = index,
+                changed = changed.changed(),
+                nodes_before,
+                nodes_after = g.node_count(),
+                micros = time.as_micros() as u64,
+                "pass done"
+            );
             report.steps.push(StepReport {
                 index,
                 pass: name,

@@ -321,6 +321,12 @@ pub fn compile_object(
         .define_function(run_id, &mut ctx)
         .map_err(|e| BackendError::codegen(&run_name, format!("{e:?}")))?;
     let object = module.finish().emit().map_err(|e| BackendError::codegen("<emit>", e))?;
+    tracing::info!(
+        steps = lowered.steps.len(),
+        object_bytes = object.len(),
+        arena_bytes = lowered.arena_size,
+        "emitted object (Cranelift AOT)"
+    );
     Ok(AotArtifact {
         object,
         header: header(&prefix, &lowered),

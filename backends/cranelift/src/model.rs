@@ -92,6 +92,7 @@ pub fn compile(g: &Graph, opts: &CompileOptions) -> Result<CompiledModel, Backen
             ids.push(*id);
             continue;
         }
+        tracing::debug!(step = i, kernel = lowered.steps[i].kernel.name(), "define kernel");
         let id = module.define(&format!("k{i}_{}", lowered.steps[i].kernel.name()), f)?;
         if let Some(k) = &keys[i] {
             seen.insert(k.clone(), id);
@@ -149,6 +150,14 @@ pub fn compile(g: &Graph, opts: &CompileOptions) -> Result<CompiledModel, Backen
         std::mem::transmute::<*const u8, unsafe extern "C" fn(*mut u8)>(module.address(model_id)?)
     };
     let arena = Mutex::new(AlignedBytes::zeroed(lowered.arena_size));
+    tracing::info!(
+        steps = lowered.steps.len(),
+        kernels = seen.len() + keys.iter().filter(|k| k.is_none()).count(),
+        arena_bytes = lowered.arena_size,
+        path = ?module.path(),
+        millis = start.elapsed().as_secs_f64() * 1e3,
+        "compiled model (Cranelift JIT)"
+    );
     Ok(CompiledModel {
         lowered,
         module,

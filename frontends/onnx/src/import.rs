@@ -63,7 +63,14 @@ fn import_bytes_ext(
     ext: Option<&mut ExternalReader>,
 ) -> Result<Graph, OnnxError> {
     let model = decode_model(bytes)?;
-    import_model(&model, opts, ext)
+    let g = import_model(&model, opts, ext)?;
+    tracing::info!(
+        bytes = bytes.len(),
+        nodes = g.node_count(),
+        producer = model.producer_name.as_deref().unwrap_or(""),
+        "imported ONNX model"
+    );
+    Ok(g)
 }
 
 /// Decodes the protobuf bytes of a model.

@@ -196,5 +196,11 @@ pub fn calibrate(
             }
         }
     }
+    tracing::info!(
+        samples = samples.len(),
+        tensors = partial.len(),
+        threads = rayon::current_num_threads(),
+        "calibration statistics collected"
+    );
     Ok(Calibration { stats: partial })
 }

@@ -21,6 +21,34 @@ pub struct Cli {
     command: Command,
     #[command(flatten)]
     limits: LimitFlags,
+    /// Log what qcc does on stderr: -v info (imports, pass pipelines, calibration, compiles),
+    /// -vv debug (each pass, each kernel), -vvv trace. `QCC_LOG` (an env-filter such as
+    /// `qcc_passes=debug`) overrides it.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+}
+
+/// Installs the stderr logger for `-v` / `QCC_LOG` (nothing is logged without either).
+fn init_logging(verbose: u8) -> anyhow::Result<()> {
+    use tracing_subscriber::EnvFilter;
+    let filter = match std::env::var("QCC_LOG") {
+        Ok(spec) => EnvFilter::try_new(&spec)
+            .map_err(|e| anyhow::anyhow!("QCC_LOG={spec:?} is not a valid log filter: {e}"))?,
+        Err(_) => EnvFilter::new(match verbose {
+            0 => "warn",
+            1 => "info",
+            2 => "debug",
+            _ => "trace",
+        }),
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_timer(tracing_subscriber::fmt::time::uptime())
+        .try_init()
+        .map_err(|e| anyhow::anyhow!("cannot install the logger: {e}"))
 }
 
 /// Resource limits for untrusted inputs (defaults: `qcc_ir::Limits`, overridden by the
@@ -75,6 +103,7 @@ enum Command {
 
 /// Runs the chosen subcommand; returns the process exit code.
 pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
+    init_logging(cli.verbose)?;
     qcc::set_limits(cli.limits.limits()?);
     match cli.command {
         Command::Import(a) => import::run(a),
