@@ -15,7 +15,10 @@
 //! Kinds: `test optimize` runs the `passes:` pipeline (verifying after each pass) and compares
 //! `qcc_ir::print::print` of the result; `test verify` runs the verifier (after the optional
 //! `passes:`) and compares its error report (`ok` when the graph verifies); `test pass-error`
-//! runs the pipeline and compares the error it must fail with. The input is the whole file
+//! runs the pipeline and compares the error it must fail with; `test lower` runs the pipeline,
+//! infers shapes and compares the printed Lowered plan (`qcc_lowering::print`: buffers with
+//! their arena slots and views, then the kernels with fused epilogues) that every backend
+//! compiles. The input is the whole file
 //! (the parser skips `;` comments). With `QCC_BLESS=1` the expected block is rewritten.
 
 use qcc_passes::{PassManager, PassManagerOptions, Registry, SharedSink};
@@ -34,6 +37,8 @@ pub enum Kind {
     Verify,
     /// The pipeline must fail; compare the error message.
     PassError,
+    /// Run passes, lower for the backends, compare the printed Lowered plan.
+    Lower,
 }
 
 /// A parsed filetest.
@@ -86,6 +91,7 @@ pub fn parse_filetest(path: &Path, text: &str) -> Result<FileTest, String> {
                 "optimize" => Kind::Optimize,
                 "verify" => Kind::Verify,
                 "pass-error" => Kind::PassError,
+                "lower" => Kind::Lower,
                 other => return Err(format!("unknown test kind `{other}`")),
             });
         } else if let Some(p) = c.strip_prefix("passes:") {
@@ -175,6 +181,12 @@ pub fn actual_output(t: &FileTest, registry: &Registry) -> Result<(String, bool)
                 },
                 false,
             ))
+        }
+        Kind::Lower => {
+            run.map_err(|e| format!("pipeline failed: {e}"))?;
+            qcc_ir::infer::infer_graph(&mut g).map_err(|e| format!("shape inference: {e}"))?;
+            let lowered = qcc_lowering::lower(&g).map_err(|e| format!("lowering failed: {e}"))?;
+            Ok((qcc_lowering::print::print(&lowered), false))
         }
         Kind::PassError => match run {
             Ok(()) => Err("the pipeline was expected to fail but succeeded".into()),
