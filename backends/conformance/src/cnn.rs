@@ -1,26 +1,13 @@
-//! CNN-family kernels compiled by the backend against the reference interpreter: QConv
-//! (+ Requantize + Clip/Relu fused, i32 bias; dense 1×1 GEMM, im2col + GEMM, depthwise, grouped,
-//! strided, dilated, padded; u8/i8) bit-exact, f32 Conv within 1e-4, pooling (QGlobalAveragePool
-//! bit-exact, GlobalAveragePool/MaxPool/AveragePool f32), QAdd/QMul with broadcast and Lut
-//! bit-exact, HardSwish/HardSigmoid/Sigmoid f32, NCHW/NHWC relayouts at graph outputs.
+//! CNN-family cases: QConv (+ Requantize + Clip/Relu fused, i32 bias; dense 1×1 GEMM, im2col +
+//! GEMM, depthwise, grouped, strided, dilated, padded; u8/i8) bit-exact, f32 Conv within 1e-4,
+//! pooling (QGlobalAveragePool bit-exact, GlobalAveragePool/MaxPool/AveragePool f32), QAdd/QMul
+//! with broadcast and Lut bit-exact, HardSwish/HardSigmoid/Sigmoid f32, NCHW/NHWC relayouts at
+//! graph outputs.
 
+use crate::{check_close, check_exact, Backend, Rng};
 use proptest::prelude::*;
-use qcc_backend_cranelift::{compile, CompileOptions};
 use qcc_ir::ops::{ConvAttrs, HardSigmoidAttrs, PoolAttrs};
 use qcc_ir::{DType, Graph, Op, Quant, Tensor, TensorType, Value};
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn f(&mut self, lo: f32, hi: f32) -> f32 {
-        lo + (hi - lo) * ((self.next() >> 40) as f32 / (1u64 << 24) as f32)
-    }
-}
 
 fn q(dtype: DType, shape: &[usize], scale: f32, zp: i32) -> TensorType {
     TensorType::fixed(dtype, shape).with_quant(Quant::tensor(scale, zp))
@@ -35,17 +22,18 @@ fn input(shape: &[usize], seed: u64, scale: f32) -> Tensor {
     let mut r = Rng(seed | 1);
     let n: usize = shape.iter().product();
     let v = (0..n)
-        .map(|_| match r.next() % 8 {
-            0 => (r.next() % 64) as f32 * scale * 0.5 - 16.0 * scale,
+        .map(|_| match r.next_u64() % 8 {
+            0 => (r.next_u64() % 64) as f32 * scale * 0.5 - 16.0 * scale,
             1 => 1e3,
-            _ => r.f(-1.5, 1.5),
+            _ => r.f32(-1.5, 1.5),
         })
         .collect();
     Tensor::f32(shape, v)
 }
 
+/// One convolution configuration (per-group channel counts, window, strides, dilations, pads).
 #[derive(Debug, Clone, Copy)]
-struct ConvCase {
+pub struct ConvCase {
     n: usize,
     c_per_group: usize,
     m_per_group: usize,
@@ -107,12 +95,12 @@ fn qconv_graph(cc: &ConvCase, x_signed: bool, epi: Epi, seed: u64) -> Graph {
     let xdt = if x_signed { DType::I8 } else { DType::U8 };
     let xq = g.add_op(Op::Quantize, "xq", &[x], q(xdt, &[cn(cc), c, cc.h, cc.w], sx, zx)).unwrap();
     let wn = m * cc.c_per_group * cc.k.0 * cc.k.1;
-    let w: Vec<i8> = (0..wn).map(|_| (r.next() % 255) as i8).map(|v| v.max(-127)).collect();
+    let w: Vec<i8> = (0..wn).map(|_| (r.next_u64() % 255) as i8).map(|v| v.max(-127)).collect();
     let sw: Vec<f32> = (0..m).map(|j| 0.002 * (1 + j % 7) as f32).collect();
     let wt = TensorType::fixed(DType::I8, &[m, cc.c_per_group, cc.k.0, cc.k.1])
         .with_quant(Quant::Axis { axis: 0, scales: sw.clone(), zero_points: vec![0; m] });
     let wv = g.add_const_typed("w", Tensor::i8(&[m, cc.c_per_group, cc.k.0, cc.k.1], w), wt);
-    let bias: Vec<i32> = (0..m).map(|_| (r.next() % 20001) as i32 - 10000).collect();
+    let bias: Vec<i32> = (0..m).map(|_| (r.next_u64() % 20001) as i32 - 10000).collect();
     let bv = g.add_const("b", Tensor::i32(&[m], bias));
     let oshape = [cc.n, m, oh, ow];
     let acc_ty = TensorType::fixed(DType::I32, &oshape).with_quant(Quant::Axis {
@@ -155,35 +143,8 @@ fn cn(cc: &ConvCase) -> usize {
     cc.n
 }
 
-fn check_exact(g: &Graph, x: &Tensor) {
-    let want = qcc_ir::interp::run(g, std::slice::from_ref(x)).expect("interp");
-    let cm = compile(g, &CompileOptions::default())
-        .unwrap_or_else(|e| panic!("compile: {e}\n{}", qcc_ir::print::print(g)));
-    let got = cm.run(std::slice::from_ref(x)).expect("run");
-    assert_eq!(got, want, "\n{}", qcc_lowering::print(cm.lowered()));
-    let cm2 = compile(g, &CompileOptions { threads: 2, ..Default::default() }).expect("compile");
-    assert_eq!(cm2.run(std::slice::from_ref(x)).expect("run"), want, "2 threads");
-}
-
-fn check_close(g: &Graph, xs: &[Tensor], rtol: f32, atol: f32) {
-    let want = qcc_ir::interp::run(g, xs).expect("interp");
-    let cm = compile(g, &CompileOptions::default())
-        .unwrap_or_else(|e| panic!("compile: {e}\n{}", qcc_ir::print::print(g)));
-    let got = cm.run(xs).expect("run");
-    for (a, b) in got.iter().zip(&want) {
-        assert_eq!(a.shape, b.shape);
-        let (a, b) = (a.as_f32().expect("f32"), b.as_f32().expect("f32"));
-        for (i, (x, y)) in a.iter().zip(b).enumerate() {
-            assert!(
-                (x - y).abs() <= atol + rtol * y.abs() || (x.is_nan() && y.is_nan()),
-                "element {i}: backend {x} vs interpreter {y}\n{}",
-                qcc_lowering::print(cm.lowered())
-            );
-        }
-    }
-}
-
-fn conv_case() -> impl Strategy<Value = ConvCase> {
+/// Convolution configurations whose window fits the padded input.
+pub fn conv_case() -> impl Strategy<Value = ConvCase> {
     (
         (1usize..=2, 1usize..=5, 1usize..=5),
         prop_oneof![Just(1usize), Just(2), Just(3)],
@@ -226,30 +187,34 @@ fn depthwise(c: usize, h: usize, w: usize, stride: usize) -> ConvCase {
     }
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig::with_cases(40))]
+/// QConv with a random configuration, u8/i8 input and output, i32 output or fused Requantize
+/// (+ Relu or Clip), output scales that saturate: bit-exact.
+pub fn qconv_matches_interpreter<B: Backend>(
+    cc: ConvCase,
+    x_signed: bool,
+    y_signed: bool,
+    act: u8,
+    small_scale: bool,
+    i32_out: u8,
+    seed: u64,
+) {
+    let epi = if i32_out == 0 {
+        Epi::I32
+    } else {
+        // A small output scale saturates most values.
+        Epi::Requant { signed: y_signed, sy: if small_scale { 0.01 } else { 0.4 }, act }
+    };
+    let g = qconv_graph(&cc, x_signed, epi, seed);
+    let x = input(&[cc.n, cc.c(), cc.h, cc.w], seed, 0.02);
+    check_exact::<B>(&g, &[x]);
+}
 
-    #[test]
-    fn qconv_matches_interpreter(cc in conv_case(), x_signed in any::<bool>(), y_signed in any::<bool>(),
-                                 act in 0u8..3, small_scale in any::<bool>(), i32_out in 0u8..5, seed in any::<u64>()) {
-        let epi = if i32_out == 0 {
-            Epi::I32
-        } else {
-            // A small output scale saturates most values.
-            Epi::Requant { signed: y_signed, sy: if small_scale { 0.01 } else { 0.4 }, act }
-        };
-        let g = qconv_graph(&cc, x_signed, epi, seed);
-        let x = input(&[cc.n, cc.c(), cc.h, cc.w], seed, 0.02);
-        check_exact(&g, &x);
-    }
-
-    #[test]
-    fn conv_f32_matches_interpreter(cc in conv_case(), bias in any::<bool>(), seed in any::<u64>()) {
-        let g = conv_f32_graph(&cc, bias, seed);
-        let x = input(&[cc.n, cc.c(), cc.h, cc.w], seed, 0.02);
-        let x = Tensor::f32(&x.shape, x.as_f32().unwrap().iter().map(|v| v.clamp(-2.0, 2.0)).collect());
-        check_close(&g, &[x], 1e-4, 1e-4);
-    }
+/// f32 Conv with a random configuration: within 1e-4.
+pub fn conv_f32_matches_interpreter<B: Backend>(cc: ConvCase, bias: bool, seed: u64) {
+    let g = conv_f32_graph(&cc, bias, seed);
+    let x = input(&[cc.n, cc.c(), cc.h, cc.w], seed, 0.02);
+    let x = Tensor::f32(&x.shape, x.as_f32().unwrap().iter().map(|v| v.clamp(-2.0, 2.0)).collect());
+    check_close::<B>(&g, &[x], 1e-4, 1e-4);
 }
 
 fn conv_f32_graph(cc: &ConvCase, bias: bool, seed: u64) -> Graph {
@@ -259,11 +224,11 @@ fn conv_f32_graph(cc: &ConvCase, bias: bool, seed: u64) -> Graph {
     let mut g = Graph::new("conv");
     let x = g.add_input("x", f32t(&[cc.n, c, cc.h, cc.w]));
     let ws = [m, cc.c_per_group, cc.k.0, cc.k.1];
-    let w: Vec<f32> = (0..ws.iter().product::<usize>()).map(|_| r.f(-1.0, 1.0)).collect();
+    let w: Vec<f32> = (0..ws.iter().product::<usize>()).map(|_| r.f32(-1.0, 1.0)).collect();
     let wv = g.add_const("w", Tensor::f32(&ws, w));
     let mut ops: Vec<Option<Value>> = vec![Some(x), Some(wv)];
     if bias {
-        let b: Vec<f32> = (0..m).map(|_| r.f(-1.0, 1.0)).collect();
+        let b: Vec<f32> = (0..m).map(|_| r.f32(-1.0, 1.0)).collect();
         ops.push(Some(g.add_const("b", Tensor::f32(&[m], b))));
     }
     let ops: Vec<Value> = ops.into_iter().flatten().collect();
@@ -272,8 +237,8 @@ fn conv_f32_graph(cc: &ConvCase, bias: bool, seed: u64) -> Graph {
     g
 }
 
-#[test]
-fn depthwise_qconv_vector_blocks_and_tails() {
+/// Depthwise QConv over 16-channel blocks, 4-channel blocks and scalar tails: bit-exact.
+pub fn depthwise_qconv_vector_blocks_and_tails<B: Backend>() {
     // 16-channel blocks, 4-channel blocks and scalar tails; stride 1 and 2; u8 and i8.
     for (c, stride, signed) in
         [(37usize, 1usize, false), (21, 2, true), (3, 1, false), (48, 2, false)]
@@ -281,28 +246,27 @@ fn depthwise_qconv_vector_blocks_and_tails() {
         let cc = depthwise(c, 7, 6, stride);
         let epi = Epi::Requant { signed, sy: 0.05, act: 2 };
         let g = qconv_graph(&cc, signed, epi, c as u64);
-        check_exact(&g, &input(&[1, c, 7, 6], 11, 0.02));
+        check_exact::<B>(&g, &[input(&[1, c, 7, 6], 11, 0.02)]);
         let g = qconv_graph(&cc, !signed, Epi::I32, c as u64 + 1);
-        check_exact(&g, &input(&[1, c, 7, 6], 12, 0.02));
+        check_exact::<B>(&g, &[input(&[1, c, 7, 6], 12, 0.02)]);
     }
 }
 
-#[test]
-fn depthwise_conv_f32() {
+/// Depthwise f32 Conv (vector blocks and tails, stride 1 and 2): within 1e-5.
+pub fn depthwise_conv_f32<B: Backend>() {
     for (c, stride) in [(37usize, 1usize), (8, 2), (3, 1)] {
         let g = conv_f32_graph(&depthwise(c, 9, 5, stride), true, c as u64);
         let x = Tensor::f32(
             &[1, c, 9, 5],
             (0..c * 45).map(|i| ((i * 37) % 101) as f32 / 50.0 - 1.0).collect(),
         );
-        check_close(&g, &[x], 1e-5, 1e-5);
+        check_close::<B>(&g, &[x], 1e-5, 1e-5);
     }
 }
 
 /// Quantize → QConv 1×1 (GEMM on NHWC) → Requantize → {QGlobalAveragePool, Lut, QAdd with a
 /// broadcast [1,C,1,1] operand, QMul with a scalar constant} → outputs (relayouts back to NCHW).
-#[test]
-fn quantized_elementwise_pool_and_lut() {
+pub fn quantized_elementwise_pool_and_lut<B: Backend>() {
     for signed in [false, true] {
         let dt = if signed { DType::I8 } else { DType::U8 };
         let cc = ConvCase {
@@ -341,14 +305,13 @@ fn quantized_elementwise_pool_and_lut() {
         g.add_output("gap", gap).unwrap();
         g.add_output("mul2", mul2).unwrap();
         let _ = sy;
-        check_exact(&g, &input(&[1, 5, 6, 7], 99, 0.015));
+        check_exact::<B>(&g, &[input(&[1, 5, 6, 7], 99, 0.015)]);
     }
 }
 
 /// f32 Conv → HardSwish → MaxPool → HardSigmoid → AveragePool (pads, with and without
 /// count_include_pad) → Sigmoid → Add/Mul with a broadcast [1,C,1,1] GlobalAveragePool.
-#[test]
-fn f32_activations_and_pools() {
+pub fn f32_activations_and_pools<B: Backend>() {
     let cc = ConvCase {
         n: 2,
         c_per_group: 3,
@@ -399,6 +362,42 @@ fn f32_activations_and_pools() {
         let x = input(&[2, 3, 9, 8], 5, 0.02);
         let x =
             Tensor::f32(&x.shape, x.as_f32().unwrap().iter().map(|v| v.clamp(-3.0, 3.0)).collect());
-        check_close(&g, &[x], 1e-5, 1e-5);
+        check_close::<B>(&g, &[x], 1e-5, 1e-5);
     }
+}
+
+/// Cases proptest once shrank failures to (kept explicitly: the seeds of its regression files
+/// depend on the strategies' shapes).
+pub fn regressions<B: Backend>() {
+    let case = |group, h, w, k: (usize, usize), pads| ConvCase {
+        n: 1,
+        c_per_group: 1,
+        m_per_group: 1,
+        group,
+        h,
+        w,
+        k,
+        stride: (1, 1),
+        dil: (1, 1),
+        pads,
+    };
+    conv_f32_matches_interpreter::<B>(case(2, 1, 2, (1, 3), [0, 0, 0, 2]), false, 0);
+    qconv_matches_interpreter::<B>(
+        case(2, 1, 1, (1, 1), [0, 0, 0, 1]),
+        false,
+        false,
+        0,
+        false,
+        0,
+        0,
+    );
+    qconv_matches_interpreter::<B>(
+        case(1, 1, 1, (1, 1), [0, 0, 0, 1]),
+        false,
+        false,
+        0,
+        false,
+        0,
+        30509371758,
+    );
 }
