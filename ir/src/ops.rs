@@ -353,6 +353,21 @@ impl Default for ResizeAttrs {
 pub struct CastAttrs {
     /// Target type.
     pub to: DType,
+    /// For the low-precision float targets: clamp overflow and ±Inf to the largest finite value
+    /// (ONNX `saturate`, default true); ignored for other targets.
+    #[serde(default = "yes")]
+    pub saturate: bool,
+}
+
+impl CastAttrs {
+    /// A saturating cast to `to`.
+    pub fn new(to: DType) -> CastAttrs {
+        CastAttrs { to, saturate: true }
+    }
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// Attributes of `Shape`: the slice `[start, end)` of the input's shape.
@@ -384,11 +399,14 @@ pub struct QLinearAttrs {
     pub block_size: usize,
     /// Output type of `QuantizeLinear` (ignored by `DequantizeLinear`).
     pub dtype: DType,
+    /// `QuantizeLinear` to a low-precision float: clamp overflow and ±Inf to the largest finite
+    /// value (ONNX `saturate`, default true); ignored otherwise.
+    pub saturate: bool,
 }
 
 impl Default for QLinearAttrs {
     fn default() -> Self {
-        QLinearAttrs { axis: 1, block_size: 0, dtype: DType::U8 }
+        QLinearAttrs { axis: 1, block_size: 0, dtype: DType::U8, saturate: true }
     }
 }
 
