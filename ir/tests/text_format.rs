@@ -188,6 +188,32 @@ fn arb_tensor(dtype: DType, dims: Vec<usize>) -> BoxedStrategy<Tensor> {
             })
             .boxed()
         }
+        DType::F8E4M3FN | DType::F8E5M2 | DType::F4E2M1 => {
+            // Any bit pattern; NaNs as the canonical one (the text form does not keep a NaN's
+            // sign or payload).
+            let d = dims.clone();
+            prop::collection::vec(any::<u8>(), n)
+                .prop_map(move |v| {
+                    use qcc_ir::minifloat::{F4E2M1, F8E4M3FN, F8E5M2};
+                    let data = match dtype {
+                        DType::F8E4M3FN => qcc_ir::Data::F8E4M3FN(
+                            v.iter()
+                                .map(|&b| F8E4M3FN(b))
+                                .map(|x| if x.is_nan() { F8E4M3FN(0x7f) } else { x })
+                                .collect(),
+                        ),
+                        DType::F8E5M2 => qcc_ir::Data::F8E5M2(
+                            v.iter()
+                                .map(|&b| F8E5M2(b))
+                                .map(|x| if x.is_nan() { F8E5M2(0x7e) } else { x })
+                                .collect(),
+                        ),
+                        _ => qcc_ir::Data::F4E2M1(v.iter().map(|&b| F4E2M1(b & 0xf)).collect()),
+                    };
+                    Tensor::new(d.clone(), data).unwrap()
+                })
+                .boxed()
+        }
         DType::Bool => {
             let d = dims.clone();
             prop::collection::vec(any::<bool>(), n)

@@ -458,6 +458,8 @@ fn dispatch(op: &Op, a: &Args<'_>) -> R<Vec<Tensor>> {
 
 #[cfg(test)]
 pub(crate) mod testutil;
+#[cfg(test)]
+mod lowbit_tests;
 
 #[cfg(test)]
 mod tests;
