@@ -276,6 +276,8 @@ mod tests {
         out.push(
             Tensor::from_i64_saturating(DType::I4, vec![5], &[-8, 7, -1, 0, 3]).expect("odd i4"),
         );
+        out.push(Tensor::from_i64_saturating(DType::U2, vec![5], &[3, 0, 1, 2, 3]).expect("u2"));
+        out.push(Tensor::from_i64_saturating(DType::F4E2M1, vec![3], &[-6, 1, 3]).expect("odd f4"));
         out
     }
 
@@ -327,6 +329,41 @@ mod tests {
         let mut tp = mk(DataType::Bool, vec![2]);
         tp.int32_data = vec![1, 0];
         assert_eq!(tensor_from_proto(&tp).expect("bool").to_i64_vec(), Some(vec![1, 0]));
+    }
+
+    #[test]
+    fn low_bit_typed_fields_decode_as_the_onnx_node_tests() {
+        let mk = |dt: DataType, dims: Vec<i64>, i32s: Vec<i32>| TensorProto {
+            dims,
+            data_type: Some(dt as i32),
+            int32_data: i32s,
+            ..Default::default()
+        };
+        // test_dequantizelinear_int2 / _uint2: one byte holds four 2-bit values, lowest first.
+        let t = tensor_from_proto(&mk(DataType::Int2, vec![4], vec![180])).expect("int2");
+        assert_eq!((t.dtype, t.to_i64_vec()), (DType::I2, Some(vec![0, 1, -1, -2])));
+        let t = tensor_from_proto(&mk(DataType::Uint2, vec![4], vec![228])).expect("uint2");
+        assert_eq!(t.to_i64_vec(), Some(vec![0, 1, 2, 3]));
+        // test_quantizelinear_int2: a [3] zero point packed into one entry.
+        let t = tensor_from_proto(&mk(DataType::Int2, vec![3], vec![0])).expect("int2 zp");
+        assert_eq!(t.to_i64_vec(), Some(vec![0, 0, 0]));
+        // test_dequantizelinear_float4e2m1: five float4 values in three bytes.
+        let t =
+            tensor_from_proto(&mk(DataType::Float4e2m1, vec![5], vec![32, 58, 14])).expect("f4");
+        assert_eq!((t.dtype, t.to_f32_vec()), (DType::F4E2M1, vec![0.0, 1.0, -1.0, 1.5, -4.0]));
+        // float8: one element per int32 entry.
+        let t = tensor_from_proto(&mk(DataType::Float8e4m3fn, vec![2], vec![56, 237])).expect("e4");
+        assert_eq!(t.to_f32_vec(), vec![1.0, -104.0]);
+        let t = tensor_from_proto(&mk(DataType::Float8e5m2, vec![2], vec![60, 124])).expect("e5");
+        assert_eq!(t.to_f32_vec(), vec![1.0, f32::INFINITY]);
+        let t = tensor_from_proto(&mk(DataType::Uint16, vec![1], vec![65535])).expect("u16");
+        assert_eq!(t.to_i64_vec(), Some(vec![65535]));
+        // Wrong packed counts are errors, not panics.
+        assert!(tensor_from_proto(&mk(DataType::Int2, vec![5], vec![0])).is_err());
+        assert!(tensor_from_proto(&mk(DataType::Float4e2m1, vec![3], vec![0])).is_err());
+        // 2-bit packing on export, lowest bits first; an odd tail is zero-filled.
+        let t = Tensor::from_i64_saturating(DType::I2, vec![5], &[0, 1, -1, -2, 1]).expect("i2");
+        assert_eq!(tensor_to_proto("t", &t).raw_data.as_deref(), Some(&[180u8, 1][..]));
     }
 
     #[test]

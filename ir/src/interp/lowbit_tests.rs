@@ -48,8 +48,8 @@ fn quantize_float8_saturate_and_not() {
 #[test]
 fn dequantize_float8_float16_scale() {
     // ONNX test_dequantizelinear_e4m3fn(_float16): [0, 48, 56, 126, 237] · 2.
-    let x = Tensor::new(vec![5], Data::F8E4M3FN([0, 48, 56, 126, 237].map(F8E4M3FN).to_vec()))
-        .unwrap();
+    let x =
+        Tensor::new(vec![5], Data::F8E4M3FN([0, 48, 56, 126, 237].map(F8E4M3FN).to_vec())).unwrap();
     let s = Tensor::scalar_f32(2.0);
     let r = ev1(&Op::DequantizeLinear(ql(1, DType::U8, true)), &[&x, &s]);
     assert_eq!(r.as_f32().unwrap(), &[0.0, 1.0, 2.0, 896.0, -208.0]);

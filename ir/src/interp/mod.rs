@@ -457,9 +457,9 @@ fn dispatch(op: &Op, a: &Args<'_>) -> R<Vec<Tensor>> {
 }
 
 #[cfg(test)]
-pub(crate) mod testutil;
-#[cfg(test)]
 mod lowbit_tests;
+#[cfg(test)]
+pub(crate) mod testutil;
 
 #[cfg(test)]
 mod tests;
