@@ -355,7 +355,7 @@ pub struct CastAttrs {
     pub to: DType,
     /// For the low-precision float targets: clamp overflow and ±Inf to the largest finite value
     /// (ONNX `saturate`, default true); ignored for other targets.
-    #[serde(default = "yes")]
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub saturate: bool,
 }
 
@@ -368,6 +368,11 @@ impl CastAttrs {
 
 fn yes() -> bool {
     true
+}
+
+/// Keeps the default `saturate = true` out of printed attributes.
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 /// Attributes of `Shape`: the slice `[start, end)` of the input's shape.
