@@ -28,13 +28,25 @@ pub enum DType {
     I4,
     /// Unsigned 4-bit integer (stored one per byte in memory).
     U4,
+    /// Unsigned 16-bit integer.
+    U16,
+    /// Signed 2-bit integer, range [-2, 1] (stored one per byte in memory).
+    I2,
+    /// Unsigned 2-bit integer, range [0, 3] (stored one per byte in memory).
+    U2,
+    /// float8 E4M3FN (no infinities; see [`crate::minifloat`]).
+    F8E4M3FN,
+    /// float8 E5M2 (see [`crate::minifloat`]).
+    F8E5M2,
+    /// float4 E2M1 (stored one per byte in memory; see [`crate::minifloat`]).
+    F4E2M1,
     /// Boolean.
     Bool,
 }
 
 impl DType {
     /// Every dtype, in declaration order.
-    pub const ALL: [DType; 11] = [
+    pub const ALL: [DType; 17] = [
         DType::F32,
         DType::F16,
         DType::BF16,
@@ -45,6 +57,12 @@ impl DType {
         DType::U8,
         DType::I4,
         DType::U4,
+        DType::U16,
+        DType::I2,
+        DType::U2,
+        DType::F8E4M3FN,
+        DType::F8E5M2,
+        DType::F4E2M1,
         DType::Bool,
     ];
 
@@ -61,26 +79,64 @@ impl DType {
             DType::U8 => "u8",
             DType::I4 => "i4",
             DType::U4 => "u4",
+            DType::U16 => "u16",
+            DType::I2 => "i2",
+            DType::U2 => "u2",
+            DType::F8E4M3FN => "f8e4m3fn",
+            DType::F8E5M2 => "f8e5m2",
+            DType::F4E2M1 => "f4e2m1",
             DType::Bool => "bool",
         }
     }
 
-    /// True for the floating-point types.
+    /// True for the floating-point types that ops compute in (f32, f16, bf16). The
+    /// low-precision storage floats are [`DType::is_minifloat`], not these.
     pub fn is_float(self) -> bool {
         matches!(self, DType::F32 | DType::F16 | DType::BF16)
+    }
+
+    /// True for the 8- and 4-bit float types (float8 E4M3FN / E5M2, float4 E2M1): storage and
+    /// quantization targets, converted by `Cast`, `QuantizeLinear` and `DequantizeLinear` only.
+    pub fn is_minifloat(self) -> bool {
+        matches!(self, DType::F8E4M3FN | DType::F8E5M2 | DType::F4E2M1)
+    }
+
+    /// True for the integer types stored one per byte although narrower (4- and 2-bit).
+    pub fn is_subbyte_int(self) -> bool {
+        matches!(self, DType::I4 | DType::U4 | DType::I2 | DType::U2)
     }
 
     /// True for the integer types (signed or unsigned), not `bool`.
     pub fn is_int(self) -> bool {
         matches!(
             self,
-            DType::I64 | DType::I32 | DType::I16 | DType::I8 | DType::U8 | DType::I4 | DType::U4
+            DType::I64
+                | DType::I32
+                | DType::I16
+                | DType::U16
+                | DType::I8
+                | DType::U8
+                | DType::I4
+                | DType::U4
+                | DType::I2
+                | DType::U2
         )
     }
 
     /// True for types that can carry quantization parameters.
     pub fn is_quantizable(self) -> bool {
-        matches!(self, DType::I32 | DType::I16 | DType::I8 | DType::U8 | DType::I4 | DType::U4)
+        matches!(
+            self,
+            DType::I32
+                | DType::I16
+                | DType::U16
+                | DType::I8
+                | DType::U8
+                | DType::I4
+                | DType::U4
+                | DType::I2
+                | DType::U2
+        )
     }
 
     /// Inclusive value range of an integer type (`None` for floats and bool).
@@ -93,17 +149,29 @@ impl DType {
             DType::U8 => (0, 255),
             DType::I4 => (-8, 7),
             DType::U4 => (0, 15),
+            DType::U16 => (0, u16::MAX as i64),
+            DType::I2 => (-2, 1),
+            DType::U2 => (0, 3),
             _ => return None,
         })
     }
 
-    /// Bytes per element as stored by qcc (4-bit types take one byte each).
+    /// Bytes per element as stored by qcc (4- and 2-bit types take one byte each).
     pub fn size_bytes(self) -> usize {
         match self {
             DType::F32 | DType::I32 => 4,
-            DType::F16 | DType::BF16 | DType::I16 => 2,
+            DType::F16 | DType::BF16 | DType::I16 | DType::U16 => 2,
             DType::I64 => 8,
-            DType::I8 | DType::U8 | DType::I4 | DType::U4 | DType::Bool => 1,
+            DType::I8
+            | DType::U8
+            | DType::I4
+            | DType::U4
+            | DType::I2
+            | DType::U2
+            | DType::F8E4M3FN
+            | DType::F8E5M2
+            | DType::F4E2M1
+            | DType::Bool => 1,
         }
     }
 }

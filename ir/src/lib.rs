@@ -14,6 +14,7 @@ pub mod graph;
 pub mod infer;
 pub mod interp;
 pub mod limits;
+pub mod minifloat;
 pub mod ops;
 pub mod parse;
 pub mod phase;

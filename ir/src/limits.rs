@@ -130,13 +130,14 @@ impl Limits {
         Ok(l)
     }
 
-    /// The byte size of a `dtype` tensor of `shape` (4-bit types packed two per byte), checked
+    /// The byte size of a `dtype` tensor of `shape` (4-bit types packed two per byte, 2-bit four), checked
     /// against `max_tensor_bytes`; call it before allocating. `what` names the tensor in errors.
     pub fn tensor_bytes(&self, what: &str, dtype: DType, shape: &[u64]) -> Result<u64, LimitError> {
         let overflow = || LimitError::Overflow { what: what.to_string(), shape: shape.to_vec() };
         let n = checked_numel(shape.iter().copied()).ok_or_else(overflow)?;
         let bytes = match dtype {
-            DType::I4 | DType::U4 => n.div_ceil(2),
+            DType::I4 | DType::U4 | DType::F4E2M1 => n.div_ceil(2),
+            DType::I2 | DType::U2 => n.div_ceil(4),
             _ => n.checked_mul(dtype.size_bytes() as u64).ok_or_else(overflow)?,
         };
         if bytes > self.max_tensor_bytes {

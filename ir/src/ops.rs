@@ -353,6 +353,26 @@ impl Default for ResizeAttrs {
 pub struct CastAttrs {
     /// Target type.
     pub to: DType,
+    /// For the low-precision float targets: clamp overflow and ±Inf to the largest finite value
+    /// (ONNX `saturate`, default true); ignored for other targets.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub saturate: bool,
+}
+
+impl CastAttrs {
+    /// A saturating cast to `to`.
+    pub fn new(to: DType) -> CastAttrs {
+        CastAttrs { to, saturate: true }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Keeps the default `saturate = true` out of printed attributes.
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 /// Attributes of `Shape`: the slice `[start, end)` of the input's shape.
@@ -384,11 +404,14 @@ pub struct QLinearAttrs {
     pub block_size: usize,
     /// Output type of `QuantizeLinear` (ignored by `DequantizeLinear`).
     pub dtype: DType,
+    /// `QuantizeLinear` to a low-precision float: clamp overflow and ±Inf to the largest finite
+    /// value (ONNX `saturate`, default true); ignored otherwise.
+    pub saturate: bool,
 }
 
 impl Default for QLinearAttrs {
     fn default() -> Self {
-        QLinearAttrs { axis: 1, block_size: 0, dtype: DType::U8 }
+        QLinearAttrs { axis: 1, block_size: 0, dtype: DType::U8, saturate: true }
     }
 }
 

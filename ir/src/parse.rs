@@ -469,7 +469,8 @@ impl Parser<'_> {
                 at_dense(self, format!("constant `@{key}` is stored in a weights file: load the .qir with its .safetensors"))
             })?;
             if t.dtype != ty.dtype
-                && !(t.dtype.size_bytes() == ty.dtype.size_bytes() && ty.dtype.is_int())
+                && !(t.dtype.size_bytes() == ty.dtype.size_bytes()
+                    && (ty.dtype.is_int() || ty.dtype.is_minifloat()))
             {
                 return Err(self.err_prev(format!(
                     "weights file has `@{key}` as {}, the type says {}",
@@ -553,6 +554,10 @@ impl Parser<'_> {
                     .collect::<Option<_>>()
                     .ok_or_else(bad)?,
             ),
+            DType::F8E4M3FN | DType::F8E5M2 | DType::F4E2M1 => {
+                let v: Vec<f64> = nums.iter().map(f).collect::<Option<_>>().ok_or_else(bad)?;
+                minifloat_data(dtype, &v)
+            }
             DType::Bool => Data::Bool(
                 nums.iter()
                     .map(|t| match t {
@@ -790,5 +795,18 @@ impl Parser<'_> {
             self.expect('>')?;
             Ok(Quant::Tensor { scale, zero_point })
         }
+    }
+}
+
+/// Low-precision float storage from literal values: rounded to nearest even, not saturating, so
+/// printed values (exact, `inf` included) read back to the same bits (NaN's sign excepted).
+fn minifloat_data(dtype: DType, v: &[f64]) -> Data {
+    use crate::minifloat::{F4E2M1, F8E4M3FN, F8E5M2};
+    match dtype {
+        DType::F8E4M3FN => {
+            Data::F8E4M3FN(v.iter().map(|&x| F8E4M3FN::from_f64(x, false)).collect())
+        }
+        DType::F8E5M2 => Data::F8E5M2(v.iter().map(|&x| F8E5M2::from_f64(x, false)).collect()),
+        _ => Data::F4E2M1(v.iter().map(|&x| F4E2M1::from_f64(x, false)).collect()),
     }
 }

@@ -214,6 +214,14 @@ pub(crate) fn write_elements(out: &mut String, t: &Tensor) {
         Data::U8(v) => list!(v, |o: &mut String, x: &u8| {
             let _ = write!(o, "{x}");
         }),
+        Data::U16(v) => list!(v, |o: &mut String, x: &u16| {
+            let _ = write!(o, "{x}");
+        }),
+        Data::F8E4M3FN(_) | Data::F8E5M2(_) | Data::F4E2M1(_) => {
+            list!(t.to_f64_vec(), |o: &mut String, x: &f64| {
+                let _ = fmt_f32(o, *x as f32);
+            })
+        }
         Data::Bool(v) => list!(v, |o: &mut String, x: &bool| {
             o.push_str(if *x { "true" } else { "false" });
         }),

@@ -1,9 +1,11 @@
 //! Runtime tensors: dense row-major data with a concrete shape.
 
 use crate::dtype::DType;
+use crate::minifloat::{F4E2M1, F8E4M3FN, F8E5M2};
 use half::{bf16, f16};
 
-/// Dense storage of a tensor's elements. 4-bit types use one byte per element (`I8`/`U8`).
+/// Dense storage of a tensor's elements. 4- and 2-bit integer types use one byte per element
+/// (`I8`/`U8`); the low-precision floats keep their bit patterns, one per byte.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Data {
     /// f32 elements.
@@ -18,10 +20,18 @@ pub enum Data {
     I32(Vec<i32>),
     /// i16 elements.
     I16(Vec<i16>),
-    /// i8 (and i4) elements.
+    /// i8 (and i4, i2) elements.
     I8(Vec<i8>),
-    /// u8 (and u4) elements.
+    /// u8 (and u4, u2) elements.
     U8(Vec<u8>),
+    /// u16 elements.
+    U16(Vec<u16>),
+    /// float8 E4M3FN elements.
+    F8E4M3FN(Vec<F8E4M3FN>),
+    /// float8 E5M2 elements.
+    F8E5M2(Vec<F8E5M2>),
+    /// float4 E2M1 elements.
+    F4E2M1(Vec<F4E2M1>),
     /// Booleans.
     Bool(Vec<bool>),
 }
@@ -29,7 +39,7 @@ pub enum Data {
 /// A tensor value: element type, concrete shape and data (row-major).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tensor {
-    /// Element type (`I4`/`U4` are stored in `Data::I8`/`Data::U8`).
+    /// Element type (`I4`/`I2` are stored in `Data::I8`, `U4`/`U2` in `Data::U8`).
     pub dtype: DType,
     /// Extents.
     pub shape: Vec<usize>,
@@ -94,6 +104,10 @@ impl Data {
             Data::I16(v) => v.len(),
             Data::I8(v) => v.len(),
             Data::U8(v) => v.len(),
+            Data::U16(v) => v.len(),
+            Data::F8E4M3FN(v) => v.len(),
+            Data::F8E5M2(v) => v.len(),
+            Data::F4E2M1(v) => v.len(),
             Data::Bool(v) => v.len(),
         }
     }
@@ -112,9 +126,30 @@ impl Data {
             Data::I16(_) => DType::I16,
             Data::I8(_) => DType::I8,
             Data::U8(_) => DType::U8,
+            Data::U16(_) => DType::U16,
+            Data::F8E4M3FN(_) => DType::F8E4M3FN,
+            Data::F8E5M2(_) => DType::F8E5M2,
+            Data::F4E2M1(_) => DType::F4E2M1,
             Data::Bool(_) => DType::Bool,
         }
     }
+    /// Low-precision float storage of `dtype` from f32 values (round to nearest even;
+    /// `saturate` as in [`crate::minifloat`]); `None` when `dtype` is not such a type.
+    pub fn minifloat_from_f32(dtype: DType, v: &[f32], saturate: bool) -> Option<Data> {
+        Some(match dtype {
+            DType::F8E4M3FN => {
+                Data::F8E4M3FN(v.iter().map(|&x| F8E4M3FN::from_f32(x, saturate)).collect())
+            }
+            DType::F8E5M2 => {
+                Data::F8E5M2(v.iter().map(|&x| F8E5M2::from_f32(x, saturate)).collect())
+            }
+            DType::F4E2M1 => {
+                Data::F4E2M1(v.iter().map(|&x| F4E2M1::from_f32(x, saturate)).collect())
+            }
+            _ => return None,
+        })
+    }
+
     /// Zeroed storage for `dtype`.
     pub fn zeros(dtype: DType, n: usize) -> Data {
         match dtype {
@@ -124,8 +159,12 @@ impl Data {
             DType::I64 => Data::I64(vec![0; n]),
             DType::I32 => Data::I32(vec![0; n]),
             DType::I16 => Data::I16(vec![0; n]),
-            DType::I8 | DType::I4 => Data::I8(vec![0; n]),
-            DType::U8 | DType::U4 => Data::U8(vec![0; n]),
+            DType::I8 | DType::I4 | DType::I2 => Data::I8(vec![0; n]),
+            DType::U8 | DType::U4 | DType::U2 => Data::U8(vec![0; n]),
+            DType::U16 => Data::U16(vec![0; n]),
+            DType::F8E4M3FN => Data::F8E4M3FN(vec![F8E4M3FN(0); n]),
+            DType::F8E5M2 => Data::F8E5M2(vec![F8E5M2(0); n]),
+            DType::F4E2M1 => Data::F4E2M1(vec![F4E2M1(0); n]),
             DType::Bool => Data::Bool(vec![false; n]),
         }
     }
@@ -145,7 +184,7 @@ impl Tensor {
         let dtype = data.natural_dtype();
         Tensor::with_dtype(dtype, shape, data)
     }
-    /// A tensor with an explicit dtype (for `I4`/`U4` over byte storage).
+    /// A tensor with an explicit dtype (for the 4- and 2-bit integers over byte storage).
     pub fn with_dtype(dtype: DType, shape: Vec<usize>, data: Data) -> Result<Tensor, TensorError> {
         let expected = numel(&shape)?;
         if data.len() != expected {
@@ -153,8 +192,8 @@ impl Tensor {
         }
         let natural = data.natural_dtype();
         let ok = natural == dtype
-            || (dtype == DType::I4 && natural == DType::I8)
-            || (dtype == DType::U4 && natural == DType::U8);
+            || (matches!(dtype, DType::I4 | DType::I2) && natural == DType::I8)
+            || (matches!(dtype, DType::U4 | DType::U2) && natural == DType::U8);
         if !ok {
             return Err(TensorError::DType { expected: dtype, got: natural });
         }
@@ -205,6 +244,7 @@ impl Tensor {
         as_i16, into_i16, I16, i16, DType::I16;
         as_i8, into_i8, I8, i8, DType::I8;
         as_u8, into_u8, U8, u8, DType::U8;
+        as_u16, into_u16, U16, u16, DType::U16;
         as_bool, into_bool, Bool, bool, DType::Bool;
     }
 
@@ -219,6 +259,10 @@ impl Tensor {
             Data::I16(v) => v.iter().map(|&x| x as f64).collect(),
             Data::I8(v) => v.iter().map(|&x| x as f64).collect(),
             Data::U8(v) => v.iter().map(|&x| x as f64).collect(),
+            Data::U16(v) => v.iter().map(|&x| x as f64).collect(),
+            Data::F8E4M3FN(v) => v.iter().map(|&x| x.to_f32() as f64).collect(),
+            Data::F8E5M2(v) => v.iter().map(|&x| x.to_f32() as f64).collect(),
+            Data::F4E2M1(v) => v.iter().map(|&x| x.to_f32() as f64).collect(),
             Data::Bool(v) => v.iter().map(|&x| x as u8 as f64).collect(),
         }
     }
@@ -239,13 +283,14 @@ impl Tensor {
             Data::I16(v) => v.iter().map(|&x| x as i64).collect(),
             Data::I8(v) => v.iter().map(|&x| x as i64).collect(),
             Data::U8(v) => v.iter().map(|&x| x as i64).collect(),
+            Data::U16(v) => v.iter().map(|&x| x as i64).collect(),
             Data::Bool(v) => v.iter().map(|&x| x as i64).collect(),
             _ => return None,
         })
     }
 
     /// Builds a tensor of `dtype` from i64 values, saturating to the type's range
-    /// (floats convert exactly where representable).
+    /// (floats convert to nearest even; the low-precision floats saturate too).
     pub fn from_i64_saturating(
         dtype: DType,
         shape: Vec<usize>,
@@ -264,14 +309,29 @@ impl Tensor {
             DType::I64 => Data::I64(v.to_vec()),
             DType::I32 => Data::I32(v.iter().map(|&x| sat(x) as i32).collect()),
             DType::I16 => Data::I16(v.iter().map(|&x| sat(x) as i16).collect()),
-            DType::I8 | DType::I4 => Data::I8(v.iter().map(|&x| sat(x) as i8).collect()),
-            DType::U8 | DType::U4 => Data::U8(v.iter().map(|&x| sat(x) as u8).collect()),
+            DType::I8 | DType::I4 | DType::I2 => {
+                Data::I8(v.iter().map(|&x| sat(x) as i8).collect())
+            }
+            DType::U8 | DType::U4 | DType::U2 => {
+                Data::U8(v.iter().map(|&x| sat(x) as u8).collect())
+            }
+            DType::U16 => Data::U16(v.iter().map(|&x| sat(x) as u16).collect()),
+            DType::F8E4M3FN => {
+                Data::F8E4M3FN(v.iter().map(|&x| F8E4M3FN::from_f64(x as f64, true)).collect())
+            }
+            DType::F8E5M2 => {
+                Data::F8E5M2(v.iter().map(|&x| F8E5M2::from_f64(x as f64, true)).collect())
+            }
+            DType::F4E2M1 => {
+                Data::F4E2M1(v.iter().map(|&x| F4E2M1::from_f64(x as f64, true)).collect())
+            }
             DType::Bool => Data::Bool(v.iter().map(|&x| x != 0).collect()),
         };
         Tensor::with_dtype(dtype, shape, data)
     }
 
-    /// Little-endian bytes of the elements (the safetensors layout; 4-bit types one per byte).
+    /// Little-endian bytes of the elements (the safetensors layout; 4- and 2-bit types and the
+    /// low-precision floats one per byte, as their bit patterns).
     pub fn to_le_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.numel() * self.dtype.size_bytes());
         match &self.data {
@@ -283,6 +343,10 @@ impl Tensor {
             Data::I16(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
             Data::I8(v) => v.iter().for_each(|x| out.push(*x as u8)),
             Data::U8(v) => out.extend_from_slice(v),
+            Data::U16(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+            Data::F8E4M3FN(v) => v.iter().for_each(|x| out.push(x.0)),
+            Data::F8E5M2(v) => v.iter().for_each(|x| out.push(x.0)),
+            Data::F4E2M1(v) => v.iter().for_each(|x| out.push(x.0)),
             Data::Bool(v) => v.iter().for_each(|x| out.push(*x as u8)),
         }
         out
@@ -311,8 +375,12 @@ impl Tensor {
             DType::I64 => Data::I64(chunks(bytes, i64::from_le_bytes)),
             DType::I32 => Data::I32(chunks(bytes, i32::from_le_bytes)),
             DType::I16 => Data::I16(chunks(bytes, i16::from_le_bytes)),
-            DType::I8 | DType::I4 => Data::I8(bytes.iter().map(|&b| b as i8).collect()),
-            DType::U8 | DType::U4 => Data::U8(bytes.to_vec()),
+            DType::I8 | DType::I4 | DType::I2 => Data::I8(bytes.iter().map(|&b| b as i8).collect()),
+            DType::U8 | DType::U4 | DType::U2 => Data::U8(bytes.to_vec()),
+            DType::U16 => Data::U16(chunks(bytes, u16::from_le_bytes)),
+            DType::F8E4M3FN => Data::F8E4M3FN(bytes.iter().map(|&b| F8E4M3FN(b)).collect()),
+            DType::F8E5M2 => Data::F8E5M2(bytes.iter().map(|&b| F8E5M2(b)).collect()),
+            DType::F4E2M1 => Data::F4E2M1(bytes.iter().map(|&b| F4E2M1(b & 0xf)).collect()),
             DType::Bool => Data::Bool(bytes.iter().map(|&b| b != 0).collect()),
         };
         Tensor::with_dtype(dtype, shape, data)

@@ -55,8 +55,14 @@ fn st_dtype(d: DType) -> StDtype {
         DType::I64 => StDtype::I64,
         DType::I32 => StDtype::I32,
         DType::I16 => StDtype::I16,
-        DType::I8 | DType::I4 => StDtype::I8,
-        DType::U8 | DType::U4 => StDtype::U8,
+        DType::I8 | DType::I4 | DType::I2 => StDtype::I8,
+        DType::U8 | DType::U4 | DType::U2 => StDtype::U8,
+        DType::U16 => StDtype::U16,
+        DType::F8E4M3FN => StDtype::F8_E4M3,
+        DType::F8E5M2 => StDtype::F8_E5M2,
+        // safetensors' F4 is packed two per byte; qcc stores float4 one per byte, as u8
+        // (the .qir type re-tags it on load).
+        DType::F4E2M1 => StDtype::U8,
         DType::Bool => StDtype::BOOL,
     }
 }
@@ -71,6 +77,9 @@ fn ir_dtype(d: StDtype) -> Option<DType> {
         StDtype::I16 => DType::I16,
         StDtype::I8 => DType::I8,
         StDtype::U8 => DType::U8,
+        StDtype::U16 => DType::U16,
+        StDtype::F8_E4M3 => DType::F8E4M3FN,
+        StDtype::F8_E5M2 => DType::F8E5M2,
         StDtype::BOOL => DType::Bool,
         _ => return None,
     })

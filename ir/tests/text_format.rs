@@ -188,6 +188,32 @@ fn arb_tensor(dtype: DType, dims: Vec<usize>) -> BoxedStrategy<Tensor> {
             })
             .boxed()
         }
+        DType::F8E4M3FN | DType::F8E5M2 | DType::F4E2M1 => {
+            // Any bit pattern; NaNs as the canonical one (the text form does not keep a NaN's
+            // sign or payload).
+            let d = dims.clone();
+            prop::collection::vec(any::<u8>(), n)
+                .prop_map(move |v| {
+                    use qcc_ir::minifloat::{F4E2M1, F8E4M3FN, F8E5M2};
+                    let data = match dtype {
+                        DType::F8E4M3FN => qcc_ir::Data::F8E4M3FN(
+                            v.iter()
+                                .map(|&b| F8E4M3FN(b))
+                                .map(|x| if x.is_nan() { F8E4M3FN(0x7f) } else { x })
+                                .collect(),
+                        ),
+                        DType::F8E5M2 => qcc_ir::Data::F8E5M2(
+                            v.iter()
+                                .map(|&b| F8E5M2(b))
+                                .map(|x| if x.is_nan() { F8E5M2(0x7e) } else { x })
+                                .collect(),
+                        ),
+                        _ => qcc_ir::Data::F4E2M1(v.iter().map(|&b| F4E2M1(b & 0xf)).collect()),
+                    };
+                    Tensor::new(d.clone(), data).unwrap()
+                })
+                .boxed()
+        }
         DType::Bool => {
             let d = dims.clone();
             prop::collection::vec(any::<bool>(), n)
@@ -379,4 +405,31 @@ fn save_and_load_with_safetensors() {
     let back = qcc_ir::weights::load_qir(&path).unwrap();
     assert_eq!(qcc_ir::print::print_full(&back), qcc_ir::print::print_full(&g));
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Low-bit element types and `saturate` print and parse back to the same text; the default
+/// `saturate = true` is not printed, and literals of float8/float4 constants are exact values.
+#[test]
+fn low_bit_types_and_saturate_round_trip() {
+    let text = r#"graph @lb phase=imported {
+  input %x: f32[4]
+  const @c0: f8e4m3fn[4] = [448.0, -0.015625, nan, -0.0]
+  const @c1: f8e5m2[2] = [-inf, 57344.0]
+  const @c2: f4e2m1[3] = [6.0, -0.5, 1.5]
+  const @c3: u16[2] = [0, 65535]
+  const @c4: i2[2] = [-2, 1]
+  %0 = Cast(%x) {saturate=false, to="f8e5m2"} : f8e5m2[4]
+  %1 = Cast(%x) {to="f8e4m3fn"} : f8e4m3fn[4]
+  %2 = QuantizeLinear(%x, @c0) {dtype="f8e4m3fn", saturate=false} : f8e4m3fn[4]
+  output "a" = %0
+  output "b" = %1
+  output "c" = %2
+}
+"#;
+    let g = parse(text).unwrap_or_else(|e| panic!("{e}"));
+    let p = print_with(&g, &PrintOptions::default(), &BTreeMap::new());
+    assert_eq!(p.text, text);
+    // Values out of a type's range are not silently accepted for integers.
+    let bad = text.replace("[-2, 1]", "[-3, 1]");
+    assert!(parse(&bad).unwrap_err().message.contains("out of range"));
 }

@@ -71,6 +71,7 @@ fn c_type(d: DType) -> &'static str {
         DType::I32 => "int32_t",
         DType::I64 => "int64_t",
         DType::I16 => "int16_t",
+        DType::U16 => "uint16_t",
         _ => "uint8_t",
     }
 }

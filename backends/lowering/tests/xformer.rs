@@ -151,3 +151,32 @@ fn unsupported_forms_are_typed_errors() {
         other => panic!("{other:?}"),
     }
 }
+
+/// The low-bit element types (float8/float4, 2-bit, u16) have no kernels: Cast to them and
+/// ONNX-form QuantizeLinear to them are typed errors, not panics.
+#[test]
+fn low_bit_dtypes_are_typed_errors() {
+    for to in [DType::F8E4M3FN, DType::F8E5M2, DType::F4E2M1, DType::I2, DType::U2, DType::U16] {
+        let mut g = Graph::new("lowbit");
+        let x = g.add_input("x", TensorType::fixed(DType::F32, &[4]));
+        let c =
+            g.add_op(Op::Cast(qcc_ir::ops::CastAttrs::new(to)), "c", &[x], unknown(to)).unwrap();
+        g.add_output("y", c).unwrap();
+        qcc_ir::infer::infer_graph(&mut g).unwrap();
+        match lower(&g) {
+            Err(LowerError::Unsupported { node, .. }) => assert_eq!(node, "c", "{to}"),
+            other => panic!("{to}: {other:?}"),
+        }
+        let mut g = Graph::new("lowbit_q");
+        let x = g.add_input("x", TensorType::fixed(DType::F32, &[4]));
+        let s = g.add_const("s", Tensor::scalar_f32(0.5));
+        let at = qcc_ir::ops::QLinearAttrs { dtype: to, ..Default::default() };
+        let q = g.add_op(Op::QuantizeLinear(at), "q", &[x, s], unknown(to)).unwrap();
+        g.add_output("y", q).unwrap();
+        qcc_ir::infer::infer_graph(&mut g).unwrap();
+        match lower(&g) {
+            Err(LowerError::Unsupported { node, .. }) => assert_eq!(node, "q", "{to}"),
+            other => panic!("{to}: {other:?}"),
+        }
+    }
+}

@@ -298,7 +298,8 @@ fn read_pbs(dir: &Path, prefix: &str) -> Result<Vec<Tensor>, OnnxError> {
 }
 
 /// Compares an output with the expected tensor: same dtype and shape; floats within
-/// `atol + rtol·|want|` (NaN matches NaN, infinities must be equal); others exact.
+/// `atol + rtol·|want|` (NaN matches NaN, infinities must be equal); float8/float4 bit for bit
+/// (they are conversion results: exact); others exact.
 pub fn compare(got: &Tensor, want: &Tensor, rtol: f64, atol: f64) -> Result<(), String> {
     if got.dtype != want.dtype {
         return Err(format!("dtype {} expected {}", got.dtype, want.dtype));
@@ -325,6 +326,9 @@ pub fn compare(got: &Tensor, want: &Tensor, rtol: f64, atol: f64) -> Result<(), 
         } else {
             match (&got.data, &want.data) {
                 (Data::I64(x), Data::I64(y)) => x[i] == y[i],
+                (Data::F8E4M3FN(x), Data::F8E4M3FN(y)) => x[i] == y[i],
+                (Data::F8E5M2(x), Data::F8E5M2(y)) => x[i] == y[i],
+                (Data::F4E2M1(x), Data::F4E2M1(y)) => x[i] == y[i],
                 _ => a == b,
             }
         };

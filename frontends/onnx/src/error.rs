@@ -76,7 +76,7 @@ pub enum OnnxError {
         reason: String,
     },
     /// An element type qcc does not represent.
-    #[error("`{name}`: element type {dtype} is not supported by qcc (supported: f32, f16, bf16, i64, i32, i16, i8, u8, i4, u4, bool)")]
+    #[error("`{name}`: element type {dtype} is not supported by qcc (supported: f32, f16, bf16, f8e4m3fn, f8e5m2, f4e2m1, i64, i32, i16, u16, i8, u8, i4, u4, i2, u2, bool)")]
     UnsupportedDType {
         /// Tensor or value name.
         name: String,

@@ -442,6 +442,9 @@ fn plain_op(op: &Op, g: &Graph, id: NodeId) -> Result<(&'static str, Vec<Attribu
         }
         Op::Cast(c) => {
             a.push(attr_i("to", dtype_to_onnx(c.to) as i64));
+            if !c.saturate && c.to.is_minifloat() {
+                a.push(attr_i("saturate", 0));
+            }
             "Cast"
         }
         Op::Shape(s) => {
@@ -474,6 +477,9 @@ fn plain_op(op: &Op, g: &Graph, id: NodeId) -> Result<(&'static str, Vec<Attribu
             }
             if g.operand(id, 2).is_none() && q.dtype != DType::U8 {
                 a.push(attr_i("output_dtype", dtype_to_onnx(q.dtype) as i64));
+            }
+            if !q.saturate && q.dtype.is_minifloat() {
+                a.push(attr_i("saturate", 0));
             }
             "QuantizeLinear"
         }
@@ -514,6 +520,13 @@ fn fill_value(t: Tensor, value: f64) -> Tensor {
         Data::I16(_) => Data::I16(vec![value as i16]),
         Data::I8(_) => Data::I8(vec![value as i8]),
         Data::U8(_) => Data::U8(vec![value as u8]),
+        Data::U16(_) => Data::U16(vec![value as u16]),
+        Data::F8E4M3FN(_) | Data::F8E5M2(_) | Data::F4E2M1(_) => {
+            match Data::minifloat_from_f32(t.dtype, &[value as f32], true) {
+                Some(d) => d,
+                None => return t,
+            }
+        }
         Data::Bool(_) => Data::Bool(vec![value != 0.0]),
     };
     Tensor { data, ..t }

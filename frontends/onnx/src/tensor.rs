@@ -1,11 +1,13 @@
 //! `TensorProto` ↔ [`qcc_ir::Tensor`]: element types, `raw_data` and the typed fields
-//! (`float_data`, `int32_data`, `int64_data`, …), packed 4-bit types, and external data.
+//! (`float_data`, `int32_data`, `int64_data`, …), packed 4- and 2-bit types (first element in
+//! the lowest bits), float8 as one byte per element, and external data.
 
 use crate::error::OnnxError;
 use crate::external::ExternalReader;
 use crate::proto::tensor_proto::{DataLocation, DataType};
 use crate::proto::TensorProto;
 use half::{bf16, f16};
+use qcc_ir::minifloat::{F4E2M1, F8E4M3FN, F8E5M2};
 use qcc_ir::{DType, Data, Tensor};
 
 /// The ONNX `TensorProto.DataType` code of a qcc dtype.
@@ -21,6 +23,12 @@ pub fn dtype_to_onnx(d: DType) -> i32 {
         DType::U8 => DataType::Uint8,
         DType::I4 => DataType::Int4,
         DType::U4 => DataType::Uint4,
+        DType::U16 => DataType::Uint16,
+        DType::I2 => DataType::Int2,
+        DType::U2 => DataType::Uint2,
+        DType::F8E4M3FN => DataType::Float8e4m3fn,
+        DType::F8E5M2 => DataType::Float8e5m2,
+        DType::F4E2M1 => DataType::Float4e2m1,
         DType::Bool => DataType::Bool,
     }) as i32
 }
@@ -39,6 +47,12 @@ pub fn dtype_from_onnx(code: i32, name: &str) -> Result<DType, OnnxError> {
         Some(DataType::Uint8) => DType::U8,
         Some(DataType::Int4) => DType::I4,
         Some(DataType::Uint4) => DType::U4,
+        Some(DataType::Uint16) => DType::U16,
+        Some(DataType::Int2) => DType::I2,
+        Some(DataType::Uint2) => DType::U2,
+        Some(DataType::Float8e4m3fn) => DType::F8E4M3FN,
+        Some(DataType::Float8e5m2) => DType::F8E5M2,
+        Some(DataType::Float4e2m1) => DType::F4E2M1,
         Some(DataType::Bool) => DType::Bool,
         _ => {
             return Err(OnnxError::UnsupportedDType {
@@ -108,9 +122,9 @@ pub(crate) fn tensor_from_proto_ext(
     };
     if let Some(raw) = raw {
         sized(raw.len())?;
-        return match dtype {
-            DType::I4 | DType::U4 => Ok(Tensor::with_dtype(dtype, shape, unpack4(&raw, n, dtype))?),
-            _ => Ok(Tensor::from_le_bytes(dtype, shape, &raw)?),
+        return match packed_bits(dtype) {
+            Some(bits) => Ok(Tensor::with_dtype(dtype, shape, unpack(&raw, n, dtype, bits))?),
+            None => Ok(Tensor::from_le_bytes(dtype, shape, &raw)?),
         };
     }
     let count = |got: usize| -> Result<(), OnnxError> {
@@ -145,6 +159,18 @@ pub(crate) fn tensor_from_proto_ext(
             count(i32s.len())?;
             Data::U8(i32s.iter().map(|&x| x as u8).collect())
         }
+        DType::U16 => {
+            count(i32s.len())?;
+            Data::U16(i32s.iter().map(|&x| x as u16).collect())
+        }
+        DType::F8E4M3FN => {
+            count(i32s.len())?;
+            Data::F8E4M3FN(i32s.iter().map(|&x| F8E4M3FN(x as u8)).collect())
+        }
+        DType::F8E5M2 => {
+            count(i32s.len())?;
+            Data::F8E5M2(i32s.iter().map(|&x| F8E5M2(x as u8)).collect())
+        }
         DType::Bool => {
             count(i32s.len())?;
             Data::Bool(i32s.iter().map(|&x| x != 0).collect())
@@ -157,60 +183,75 @@ pub(crate) fn tensor_from_proto_ext(
             count(i32s.len())?;
             Data::BF16(i32s.iter().map(|&x| bf16::from_bits(x as u16)).collect())
         }
-        DType::I4 | DType::U4 => {
-            if i32s.len() != n.div_ceil(2) {
+        DType::I4 | DType::U4 | DType::I2 | DType::U2 | DType::F4E2M1 => {
+            let need = n_bytes(dtype, n);
+            if i32s.len() != need {
                 return Err(bad(format!(
-                    "{} packed bytes for shape {shape:?} ({} needed)",
+                    "{} packed bytes for shape {shape:?} ({need} needed)",
                     i32s.len(),
-                    n.div_ceil(2)
                 )));
             }
             let bytes: Vec<u8> = i32s.iter().map(|&x| x as u8).collect();
-            unpack4(&bytes, n, dtype)
+            unpack(&bytes, n, dtype, packed_bits(dtype).unwrap_or(4))
         }
     };
     Ok(Tensor::with_dtype(dtype, shape, data)?)
 }
 
-/// Bytes of `n` elements as ONNX stores them (4-bit types packed two per byte).
-pub(crate) fn n_bytes(dtype: DType, n: usize) -> usize {
+/// Bits per element of the types ONNX packs several to a byte.
+fn packed_bits(dtype: DType) -> Option<u32> {
     match dtype {
-        DType::I4 | DType::U4 => n.div_ceil(2),
-        _ => n.saturating_mul(dtype.size_bytes()),
+        DType::I4 | DType::U4 | DType::F4E2M1 => Some(4),
+        DType::I2 | DType::U2 => Some(2),
+        _ => None,
     }
 }
 
-fn unpack4(bytes: &[u8], n: usize, dtype: DType) -> Data {
-    let nib = |i: usize| -> u8 {
-        let b = bytes[i / 2];
-        if i.is_multiple_of(2) {
-            b & 0x0f
-        } else {
-            b >> 4
+/// Bytes of `n` elements as ONNX stores them (4-bit types packed two per byte, 2-bit four).
+pub(crate) fn n_bytes(dtype: DType, n: usize) -> usize {
+    match packed_bits(dtype) {
+        Some(bits) => n.div_ceil((8 / bits) as usize),
+        None => n.saturating_mul(dtype.size_bytes()),
+    }
+}
+
+/// The `n` packed `bits`-wide fields of `bytes` (first in the lowest bits) as `dtype` storage;
+/// `bytes` holds at least `n_bytes(dtype, n)` bytes (checked by the callers).
+fn unpack(bytes: &[u8], n: usize, dtype: DType, bits: u32) -> Data {
+    let per = (8 / bits) as usize;
+    let mask = (1u8 << bits) - 1;
+    let field = |i: usize| -> u8 { (bytes[i / per] >> ((i % per) as u32 * bits)) & mask };
+    let shift = 8 - bits;
+    match dtype {
+        DType::I4 | DType::I2 => {
+            Data::I8((0..n).map(|i| ((field(i) << shift) as i8) >> shift).collect())
         }
-    };
-    if dtype == DType::I4 {
-        Data::I8((0..n).map(|i| ((nib(i) << 4) as i8) >> 4).collect())
-    } else {
-        Data::U8((0..n).map(nib).collect())
+        DType::F4E2M1 => Data::F4E2M1((0..n).map(|i| F4E2M1(field(i))).collect()),
+        _ => Data::U8((0..n).map(field).collect()),
     }
 }
 
-fn pack4(t: &Tensor) -> Vec<u8> {
+/// Packs the elements of a sub-byte tensor `bits` wide, first in the lowest bits.
+fn pack(t: &Tensor, bits: u32) -> Vec<u8> {
+    let mask = (1u8 << bits) - 1;
     let vals: Vec<u8> = match &t.data {
-        Data::I8(v) => v.iter().map(|&x| (x as u8) & 0x0f).collect(),
-        Data::U8(v) => v.iter().map(|&x| x & 0x0f).collect(),
+        Data::I8(v) => v.iter().map(|&x| (x as u8) & mask).collect(),
+        Data::U8(v) => v.iter().map(|&x| x & mask).collect(),
+        Data::F4E2M1(v) => v.iter().map(|&x| x.0 & mask).collect(),
         _ => Vec::new(),
     };
-    vals.chunks(2).map(|c| c[0] | (c.get(1).copied().unwrap_or(0) << 4)).collect()
+    let per = (8 / bits) as usize;
+    vals.chunks(per)
+        .map(|c| c.iter().enumerate().fold(0u8, |b, (k, &x)| b | (x << (k as u32 * bits))))
+        .collect()
 }
 
 /// Converts a qcc tensor to a `TensorProto` named `name` (data in `raw_data`, little-endian;
-/// 4-bit types packed two per byte, first element in the low nibble).
+/// 4-bit types packed two per byte and 2-bit four, first element in the lowest bits).
 pub fn tensor_to_proto(name: &str, t: &Tensor) -> TensorProto {
-    let raw = match t.dtype {
-        DType::I4 | DType::U4 => pack4(t),
-        _ => t.to_le_bytes(),
+    let raw = match packed_bits(t.dtype) {
+        Some(bits) => pack(t, bits),
+        None => t.to_le_bytes(),
     };
     TensorProto {
         dims: t.shape.iter().map(|&d| d as i64).collect(),
@@ -235,6 +276,8 @@ mod tests {
         out.push(
             Tensor::from_i64_saturating(DType::I4, vec![5], &[-8, 7, -1, 0, 3]).expect("odd i4"),
         );
+        out.push(Tensor::from_i64_saturating(DType::U2, vec![5], &[3, 0, 1, 2, 3]).expect("u2"));
+        out.push(Tensor::from_i64_saturating(DType::F4E2M1, vec![3], &[-6, 1, 3]).expect("odd f4"));
         out
     }
 
@@ -286,6 +329,41 @@ mod tests {
         let mut tp = mk(DataType::Bool, vec![2]);
         tp.int32_data = vec![1, 0];
         assert_eq!(tensor_from_proto(&tp).expect("bool").to_i64_vec(), Some(vec![1, 0]));
+    }
+
+    #[test]
+    fn low_bit_typed_fields_decode_as_the_onnx_node_tests() {
+        let mk = |dt: DataType, dims: Vec<i64>, i32s: Vec<i32>| TensorProto {
+            dims,
+            data_type: Some(dt as i32),
+            int32_data: i32s,
+            ..Default::default()
+        };
+        // test_dequantizelinear_int2 / _uint2: one byte holds four 2-bit values, lowest first.
+        let t = tensor_from_proto(&mk(DataType::Int2, vec![4], vec![180])).expect("int2");
+        assert_eq!((t.dtype, t.to_i64_vec()), (DType::I2, Some(vec![0, 1, -1, -2])));
+        let t = tensor_from_proto(&mk(DataType::Uint2, vec![4], vec![228])).expect("uint2");
+        assert_eq!(t.to_i64_vec(), Some(vec![0, 1, 2, 3]));
+        // test_quantizelinear_int2: a [3] zero point packed into one entry.
+        let t = tensor_from_proto(&mk(DataType::Int2, vec![3], vec![0])).expect("int2 zp");
+        assert_eq!(t.to_i64_vec(), Some(vec![0, 0, 0]));
+        // test_dequantizelinear_float4e2m1: five float4 values in three bytes.
+        let t =
+            tensor_from_proto(&mk(DataType::Float4e2m1, vec![5], vec![32, 58, 14])).expect("f4");
+        assert_eq!((t.dtype, t.to_f32_vec()), (DType::F4E2M1, vec![0.0, 1.0, -1.0, 1.5, -4.0]));
+        // float8: one element per int32 entry.
+        let t = tensor_from_proto(&mk(DataType::Float8e4m3fn, vec![2], vec![56, 237])).expect("e4");
+        assert_eq!(t.to_f32_vec(), vec![1.0, -104.0]);
+        let t = tensor_from_proto(&mk(DataType::Float8e5m2, vec![2], vec![60, 124])).expect("e5");
+        assert_eq!(t.to_f32_vec(), vec![1.0, f32::INFINITY]);
+        let t = tensor_from_proto(&mk(DataType::Uint16, vec![1], vec![65535])).expect("u16");
+        assert_eq!(t.to_i64_vec(), Some(vec![65535]));
+        // Wrong packed counts are errors, not panics.
+        assert!(tensor_from_proto(&mk(DataType::Int2, vec![5], vec![0])).is_err());
+        assert!(tensor_from_proto(&mk(DataType::Float4e2m1, vec![3], vec![0])).is_err());
+        // 2-bit packing on export, lowest bits first; an odd tail is zero-filled.
+        let t = Tensor::from_i64_saturating(DType::I2, vec![5], &[0, 1, -1, -2, 1]).expect("i2");
+        assert_eq!(tensor_to_proto("t", &t).raw_data.as_deref(), Some(&[180u8, 1][..]));
     }
 
     #[test]

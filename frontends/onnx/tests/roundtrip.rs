@@ -36,3 +36,28 @@ fn shared_models_round_trip() {
 fn qdq_fixture_round_trips() {
     round_trip(&Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/mlp_digits_qdq.onnx"));
 }
+
+/// The low-bit quantization and Cast node tests (float8 with and without saturation, float4,
+/// 2-bit, 16-bit) survive export: types, zero points and `saturate` print the same.
+#[test]
+fn low_bit_node_tests_round_trip() {
+    let node = common::shared_dir().join("onnx-node-tests/node");
+    for case in [
+        "test_quantizelinear_e4m3fn",
+        "test_quantizelinear_e5m2",
+        "test_quantizelinear_float4e2m1",
+        "test_quantizelinear_int2",
+        "test_quantizelinear_uint2",
+        "test_quantizelinear_uint16",
+        "test_dequantizelinear_e4m3fn_float16",
+        "test_dequantizelinear_e4m3fn_zero_point",
+        "test_dequantizelinear_e5m2",
+        "test_dequantizelinear_float4e2m1",
+        "test_dequantizelinear_int2",
+        "test_dequantizelinear_uint16",
+        "test_cast_no_saturate_FLOAT_to_FLOAT8E4M3FN",
+        "test_cast_FLOAT8E5M2_to_FLOAT",
+    ] {
+        round_trip(&node.join(case).join("model.onnx"));
+    }
+}

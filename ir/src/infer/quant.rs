@@ -27,19 +27,22 @@ pub(super) fn infer(cx: &Ctx<'_>) -> R<Vec<TensorType>> {
                     ));
                 }
             }
-            if !a.dtype.is_quantizable() {
+            if !(a.dtype.is_quantizable() || a.dtype.is_minifloat()) {
                 return Err(format!("cannot quantize to {}", a.dtype));
             }
             one(TensorType::new(a.dtype, x.shape.clone()))
         }
         Op::DequantizeLinear(_) => {
             let x = cx.ty(0)?;
-            cx.expect_dtype(0, "an integer tensor", DType::is_int)?;
+            cx.expect_dtype(0, "an integer or low-precision float tensor", |d| {
+                d.is_int() || d.is_minifloat()
+            })?;
             cx.expect_dtype(1, "a float tensor", DType::is_float)?;
             if cx.opt_ty(2).is_some() {
                 cx.same_dtype(0, 2)?;
             }
-            one(TensorType::new(DType::F32, x.shape.clone()))
+            // The result has the scale's float type (f32, or f16/bf16 scales).
+            one(TensorType::new(cx.ty(1)?.dtype, x.shape.clone()))
         }
         Op::DynamicQuantizeLinear => {
             let x = cx.ty(0)?;

@@ -191,7 +191,7 @@ fn select(sel: Vec<bool>, x: Data, y: Data) -> R<Data> {
             }
         };
     }
-    Ok(sel!(F32, F16, BF16, I64, I32, I16, I8, U8, Bool))
+    Ok(sel!(F32, F16, BF16, I64, I32, I16, I8, U8, U16, F8E4M3FN, F8E5M2, F4E2M1, Bool))
 }
 
 #[cfg(test)]

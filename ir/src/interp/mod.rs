@@ -429,7 +429,7 @@ fn dispatch(op: &Op, a: &Args<'_>) -> R<Vec<Tensor>> {
         Tile => one(movement::tile(a)?),
         Pad(at) => one(pad::pad(a, at)?),
         Resize(at) => one(resize::resize(a, at)?),
-        Cast(at) => one(cast::cast_op(a, at.to)?),
+        Cast(at) => one(cast::cast_op(a, at.to, at.saturate)?),
         Shape(at) => one(shape::shape_of(a, at)?),
         Size => one(shape::size(a)?),
         ConstantOfShape(at) => one(shape::constant_of_shape(a, at)?),
@@ -456,6 +456,8 @@ fn dispatch(op: &Op, a: &Args<'_>) -> R<Vec<Tensor>> {
     }
 }
 
+#[cfg(test)]
+mod lowbit_tests;
 #[cfg(test)]
 pub(crate) mod testutil;
 

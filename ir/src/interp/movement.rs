@@ -100,7 +100,7 @@ pub(crate) fn concat_tensors(xs: &[&Tensor], axis: usize) -> R<Tensor> {
             }
         };
     }
-    let data = cat!(F32, F16, BF16, I64, I32, I16, I8, U8, Bool);
+    let data = cat!(F32, F16, BF16, I64, I32, I16, I8, U8, U16, F8E4M3FN, F8E5M2, F4E2M1, Bool);
     mk(first.dtype, oshape, data)
 }
 

@@ -112,7 +112,7 @@ pub(crate) fn pad(a: &Args<'_>, at: &PadAttrs) -> R<Tensor> {
             }
         };
     }
-    let data = fill!(F32, F16, BF16, I64, I32, I16, I8, U8, Bool);
+    let data = fill!(F32, F16, BF16, I64, I32, I16, I8, U8, U16, F8E4M3FN, F8E5M2, F4E2M1, Bool);
     mk(x.dtype, oshape, data)
 }
 

@@ -20,6 +20,7 @@ pub(crate) fn to_i32(t: &Tensor, operand: usize) -> R<Vec<i32>> {
         Data::I16(v) => v.iter().map(|&x| x as i32).collect(),
         Data::I8(v) => v.iter().map(|&x| x as i32).collect(),
         Data::U8(v) => v.iter().map(|&x| x as i32).collect(),
+        Data::U16(v) => v.iter().map(|&x| x as i32).collect(),
         _ => return Err(dtype_err(operand, t.dtype)),
     })
 }

@@ -1,6 +1,8 @@
 //! ONNX-form quantized ops, whose parameters are runtime operands: `QuantizeLinear` and
 //! `DequantizeLinear` (per tensor, per axis, blocked), `DynamicQuantizeLinear`, `QLinearConv`,
-//! `QLinearMatMul`, `MatMulInteger` and `ConvInteger`. Arithmetic goes through [`crate::qmath`].
+//! `QLinearMatMul`, `MatMulInteger` and `ConvInteger`. Integer arithmetic goes through
+//! [`crate::qmath`]; the low-precision float targets (float8, float4) compute
+//! `convert(x / scale + zero_point)` in f32 and `(x − zero_point) · scale`, as the ONNX reference.
 
 use super::qconv::{int_conv, int_matmul, to_i32};
 use super::util::{dtype_err, float_out, floats, mk, norm_axis, shape_err, Args, ParamIndex, R};
@@ -91,7 +93,7 @@ pub(crate) fn dequantize_with(x: &Tensor, q: &Quant) -> R<Vec<f32>> {
 }
 
 fn check_qdtype(d: DType, operand: usize) -> R<()> {
-    if matches!(d, DType::I8 | DType::U8 | DType::I16 | DType::I32 | DType::I4 | DType::U4) {
+    if d.is_quantizable() || d.is_minifloat() {
         Ok(())
     } else {
         Err(dtype_err(operand, d))
@@ -110,8 +112,37 @@ pub(crate) fn quantize_linear(a: &Args<'_>, at: &QLinearAttrs) -> R<Tensor> {
     let zp = a.opt(2);
     let dtype = zp.map_or(at.dtype, |z| z.dtype);
     check_qdtype(dtype, 2)?;
+    if dtype.is_minifloat() {
+        let (q, z) = minifloat_params(&x.shape, a.req(1)?, zp, at)?;
+        let pi = ParamIndex::new(&q, &x.shape)?;
+        let s = q.scales();
+        let v: Vec<f32> =
+            xv.iter().enumerate().map(|(i, &e)| e / s[pi.at(i)] + z[pi.at(i)]).collect();
+        let data = Data::minifloat_from_f32(dtype, &v, at.saturate)
+            .ok_or_else(|| OpError::Internal(format!("{dtype} is not a minifloat")))?;
+        return mk(dtype, x.shape.clone(), data);
+    }
     let q = onnx_quant(&x.shape, a.req(1)?, zp, at)?;
     quantize_with(&xv, &x.shape, &q, dtype)
+}
+
+/// The scales (with zero zero points, for indexing) and the float zero points of a quantization
+/// to a low-precision float type; the zero point must have the scale's shape.
+fn minifloat_params(
+    shape: &[usize],
+    scale: &Tensor,
+    zp: Option<&Tensor>,
+    at: &QLinearAttrs,
+) -> R<(Quant, Vec<f32>)> {
+    let q = onnx_quant(shape, scale, None, at)?;
+    let z = match zp {
+        Some(z) if z.shape != scale.shape => {
+            return Err(shape_err("scale and zero point shapes differ"))
+        }
+        Some(z) => z.to_f32_vec(),
+        None => vec![0.0; q.scales().len()],
+    };
+    Ok((q, z))
 }
 
 /// `DequantizeLinear(x, scale, zero_point?)`: the result has the scale's float type.
@@ -126,6 +157,18 @@ pub(crate) fn dequantize_linear(a: &Args<'_>, at: &QLinearAttrs) -> R<Tensor> {
         }
     }
     let scale = a.req(1)?;
+    if x.dtype.is_minifloat() {
+        let (q, z) = minifloat_params(&x.shape, scale, zp, at)?;
+        let pi = ParamIndex::new(&q, &x.shape)?;
+        let s = q.scales();
+        let v: Vec<f32> = x
+            .to_f32_vec()
+            .iter()
+            .enumerate()
+            .map(|(i, &e)| (e - z[pi.at(i)]) * s[pi.at(i)])
+            .collect();
+        return float_out(scale.dtype, x.shape.clone(), v);
+    }
     let q = onnx_quant(&x.shape, scale, zp, at)?;
     let v = dequantize_with(x, &q)?;
     float_out(scale.dtype, x.shape.clone(), v)
@@ -307,7 +350,7 @@ mod tests {
     use crate::ops::Op;
 
     fn ql(axis: i64, block: usize) -> QLinearAttrs {
-        QLinearAttrs { axis, block_size: block, dtype: DType::U8 }
+        QLinearAttrs { axis, block_size: block, dtype: DType::U8, saturate: true }
     }
 
     #[test]

@@ -171,6 +171,9 @@ pub(crate) fn wrap_int(dtype: DType, x: i64) -> i64 {
         DType::U8 => x as u8 as i64,
         DType::I4 => ((x & 0xf) ^ 0x8) - 0x8,
         DType::U4 => x & 0xf,
+        DType::U16 => x as u16 as i64,
+        DType::I2 => ((x & 0x3) ^ 0x2) - 0x2,
+        DType::U2 => x & 0x3,
         _ => x,
     }
 }
@@ -193,6 +196,10 @@ macro_rules! map_data {
             Data::I16($v) => Data::I16($body),
             Data::I8($v) => Data::I8($body),
             Data::U8($v) => Data::U8($body),
+            Data::U16($v) => Data::U16($body),
+            Data::F8E4M3FN($v) => Data::F8E4M3FN($body),
+            Data::F8E5M2($v) => Data::F8E5M2($body),
+            Data::F4E2M1($v) => Data::F4E2M1($body),
             Data::Bool($v) => Data::Bool($body),
         }
     };

@@ -91,8 +91,8 @@ pub(super) fn constant_problems(t: &Tensor, ty: &TensorType) -> Vec<String> {
         out.push(format!("constant has dtype {}, the node's type is {ty}", t.dtype));
     }
     let storage = match t.dtype {
-        DType::I4 => DType::I8,
-        DType::U4 => DType::U8,
+        DType::I4 | DType::I2 => DType::I8,
+        DType::U4 | DType::U2 => DType::U8,
         d => d,
     };
     if t.data.natural_dtype() != storage {
@@ -105,7 +105,7 @@ pub(super) fn constant_problems(t: &Tensor, ty: &TensorType) -> Vec<String> {
     if crate::tensor::numel(&t.shape).ok() != Some(t.data.len()) {
         out.push(format!("constant of shape {:?} holds {} elements", t.shape, t.data.len()));
     }
-    if matches!(t.dtype, DType::I4 | DType::U4) {
+    if t.dtype.is_subbyte_int() {
         let (lo, hi) = t.dtype.int_range().expect("integer");
         let bad = match &t.data {
             Data::I8(v) => v.iter().map(|&x| x as i64).find(|x| *x < lo || *x > hi),

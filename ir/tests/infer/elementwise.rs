@@ -74,7 +74,7 @@ fn clip_bounds_must_be_scalars_of_the_same_dtype() {
 #[test]
 fn cast_changes_dtype_and_drops_quantization() {
     let q = ty("u8[N,3]").with_quant(Quant::tensor(0.1, 128));
-    let r = infer1(Op::Cast(CastAttrs { to: DType::F32 }), &[q], &[]);
+    let r = infer1(Op::Cast(CastAttrs::new(DType::F32)), &[q], &[]);
     assert_eq!(r, ty("f32[N,3]"));
 }
 

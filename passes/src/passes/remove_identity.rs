@@ -99,7 +99,7 @@ mod tests {
         let mut g = Graph::new("t");
         let x = g.add_input("x", t.clone());
         let a = g.add_op(Op::Identity, "id", &[x], t.clone()).unwrap();
-        let b = g.add_op(Op::Cast(CastAttrs { to: DType::F32 }), "c", &[a], t.clone()).unwrap();
+        let b = g.add_op(Op::Cast(CastAttrs::new(DType::F32)), "c", &[a], t.clone()).unwrap();
         let s = g.add_const("s", Tensor::i64(&[2], vec![2, 3]));
         let c = g.add_op(Op::Reshape(ReshapeAttrs::default()), "r", &[b, s], t.clone()).unwrap();
         let p = TransposeAttrs { perm: vec![0, 1] };
@@ -111,7 +111,7 @@ mod tests {
             .unwrap();
         let f = g
             .add_op(
-                Op::Cast(CastAttrs { to: DType::F16 }),
+                Op::Cast(CastAttrs::new(DType::F16)),
                 "c2",
                 &[e],
                 TensorType::fixed(DType::F16, &[3, 2]),

@@ -255,11 +255,15 @@ fn write_one<W: std::io::Write + std::io::Seek>(
         Data::I16(v) => put!(i16, v),
         Data::I8(v) => put!(i8, v),
         Data::U8(v) => put!(u8, v),
+        Data::U16(v) => put!(u16, v),
+        // numpy has no float8/float4: written as f32 values (exact).
+        Data::F8E4M3FN(_) | Data::F8E5M2(_) | Data::F4E2M1(_) => put!(f32, t.to_f32_vec()),
         Data::Bool(v) => put!(bool, v),
     }
 }
 
-/// Writes arrays to an `.npz` file (4-bit types are written as their byte storage).
+/// Writes arrays to an `.npz` file (4- and 2-bit types are written as their byte storage,
+/// float8/float4 as f32 values).
 pub fn write_npz(path: &Path, arrays: &[(String, Tensor)]) -> Result<(), DataError> {
     let mut w = NpzWriter::create(path).map_err(|e| file_err(path, e))?;
     for (name, t) in arrays {

@@ -28,10 +28,8 @@ fn cast_like(cx: &mut NodeCx<'_>) -> Outs {
     let x = cx.req(0)?;
     let to = cx.dtype(cx.req(1)?);
     super::elementwise::check_cast(cx, to)?;
-    if cx.ai_or("saturate", 1) == 0 {
-        return Err(cx.unsupported("saturate=0 (float8 only)"));
-    }
-    NodeCx::one(cx.add1(Op::Cast(CastAttrs { to }), &[Some(x)], to)?)
+    let saturate = cx.ai_or("saturate", 1) != 0;
+    NodeCx::one(cx.add1(Op::Cast(CastAttrs { to, saturate }), &[Some(x)], to)?)
 }
 
 /// A scalar constant of `dtype`.

@@ -96,7 +96,7 @@ fn binary(cx: &mut NodeCx<'_>) -> Outs {
     if matches!(op, Op::Pow) && cx.dtype(a) != cx.dtype(b) {
         // Pow allows a different exponent type: cast it to the base's type.
         let to = cx.dtype(a);
-        let bc = cx.helper("exp_cast", Op::Cast(CastAttrs { to }), &[Some(b)], to)?;
+        let bc = cx.helper("exp_cast", Op::Cast(CastAttrs::new(to)), &[Some(b)], to)?;
         return NodeCx::one(cx.add1(op, &[Some(a), Some(bc)], dtype)?);
     }
     NodeCx::one(cx.add1(op, &[Some(a), Some(b)], dtype)?)
@@ -247,15 +247,13 @@ fn cast(cx: &mut NodeCx<'_>) -> Outs {
     let code = cx.ai("to").ok_or_else(|| cx.err("missing `to`"))?;
     let to = crate::tensor::dtype_from_onnx(code as i32, &cx.name)?;
     check_cast(cx, to)?;
-    if cx.ai_or("saturate", 1) == 0 {
-        return Err(cx.unsupported("saturate=0 (float8 only)"));
-    }
-    NodeCx::one(cx.add1(Op::Cast(CastAttrs { to }), &[Some(x)], to)?)
+    let saturate = cx.ai_or("saturate", 1) != 0;
+    NodeCx::one(cx.add1(Op::Cast(CastAttrs { to, saturate }), &[Some(x)], to)?)
 }
 
-/// Cast to 4-bit integers wraps around from opset 25 on; qcc's `Cast` saturates.
+/// Cast to 4- and 2-bit integers wraps around from opset 25 on; qcc's `Cast` saturates.
 pub(crate) fn check_cast(cx: &NodeCx<'_>, to: DType) -> Result<(), crate::error::OnnxError> {
-    if cx.opset >= 25 && matches!(to, DType::I4 | DType::U4) {
+    if cx.opset >= 25 && to.is_subbyte_int() {
         return Err(cx.unsupported(format!(
             "{} to {to} at opset {} wraps around; qcc's Cast saturates",
             cx.op_type, cx.opset

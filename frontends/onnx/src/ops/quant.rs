@@ -28,7 +28,12 @@ fn qattrs(cx: &NodeCx<'_>, dtype: DType) -> Result<QLinearAttrs, OnnxError> {
     if block < 0 {
         return Err(cx.err(format!("negative block_size {block}")));
     }
-    Ok(QLinearAttrs { axis: cx.ai_or("axis", 1), block_size: block as usize, dtype })
+    Ok(QLinearAttrs {
+        axis: cx.ai_or("axis", 1),
+        block_size: block as usize,
+        dtype,
+        saturate: cx.ai_or("saturate", 1) != 0,
+    })
 }
 
 /// Quantized dtype of a QuantizeLinear: the zero point's, else `output_dtype`, else u8.
@@ -43,9 +48,10 @@ fn quantized_dtype(cx: &NodeCx<'_>, zp_slot: usize) -> Result<DType, OnnxError> 
 }
 
 fn check_qdtype(cx: &NodeCx<'_>, d: DType) -> Result<(), OnnxError> {
-    match d {
-        DType::U8 | DType::I8 | DType::I16 | DType::I4 | DType::U4 | DType::I32 => Ok(()),
-        other => Err(cx.unsupported(format!("quantized element type {other}"))),
+    if d.is_quantizable() || d.is_minifloat() {
+        Ok(())
+    } else {
+        Err(cx.unsupported(format!("quantized element type {d}")))
     }
 }
 
