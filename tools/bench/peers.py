@@ -26,16 +26,22 @@ def load_npz(path):
     return {k: d[k] for k in d.files}
 
 
-def samples(arrays, input_names, limit=None):
-    """Yields feed dicts, one per sample (arrays are [M, *input_shape])."""
-    m = len(arrays[input_names[0]])
+def samples(arrays, inputs, limit=None):
+    """Yields feed dicts, one per sample. `inputs` maps input names to ranks. Arrays are
+    [M, *input_shape], or [M, *rest] for inputs shaped [1, *rest] (DESIGN §8)."""
+    names = list(inputs)
+    m = len(arrays[names[0]])
     for i in range(m if limit is None else min(m, limit)):
-        yield {n: arrays[n][i] for n in input_names}
+        feed = {}
+        for n, rank in inputs.items():
+            x = arrays[n][i]
+            feed[n] = x[None] if x.ndim + 1 == rank else x
+        yield feed
 
 
 class Reader(CalibrationDataReader):
-    def __init__(self, arrays, input_names):
-        self.it = iter(list(samples(arrays, input_names)))
+    def __init__(self, arrays, inputs):
+        self.it = iter(list(samples(arrays, inputs)))
 
     def get_next(self):
         return next(self.it, None)
@@ -100,7 +106,7 @@ def main():
         model = os.path.join(d, "model.onnx")
         calib, evald = load_npz(os.path.join(d, "calib.npz")), load_npz(os.path.join(d, "eval.npz"))
         fp32 = session(model, 1)
-        inames = [i.name for i in fp32.get_inputs()]
+        inames = {i.name: len(i.shape) for i in fp32.get_inputs()}
         feed = next(samples(evald, inames))
         print(f"== {name}", file=sys.stderr)
 

@@ -346,7 +346,7 @@ pub fn cast_rounds_and_saturates<B: Backend>() {
     let f = vec![0.5f32, 1.5, 2.5, -0.5, -1.5, 300.0, -300.0, f32::NAN, 1e20, -7.25];
     for to in [DType::I32, DType::U8, DType::I8, DType::I64, DType::F32] {
         let (g, _) = one_op(
-            Op::Cast(CastAttrs { to }),
+            Op::Cast(CastAttrs::new(to)),
             &[(f32t(&[f.len()]), None)],
             TensorType::unknown(to),
         );
@@ -359,7 +359,7 @@ pub fn cast_rounds_and_saturates<B: Backend>() {
     }
     let i = vec![0i64, 1, -3, 1 << 40, i64::MIN];
     let (g, _) = one_op(
-        Op::Cast(CastAttrs { to: DType::F32 }),
+        Op::Cast(CastAttrs::new(DType::F32)),
         &[(TensorType::fixed(DType::I64, &[5]), None)],
         TensorType::unknown(DType::F32),
     );
