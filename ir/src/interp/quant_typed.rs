@@ -199,7 +199,7 @@ pub(crate) fn lut(a: &Args<'_>) -> R<Tensor> {
     a.arity(2, 2)?;
     let (x, t) = (a.req(0)?, a.req(1)?);
     let (lo, hi) = match x.dtype {
-        DType::I8 | DType::U8 | DType::I4 | DType::U4 => qmath::qrange(x.dtype),
+        DType::I8 | DType::U8 | DType::I4 | DType::U4 | DType::I16 => qmath::qrange(x.dtype),
         d => return Err(dtype_err(0, d)),
     };
     let n = (hi - lo + 1) as usize;

@@ -69,6 +69,18 @@ pub struct QuantFlags {
     /// Do not correct biases for the mean error of quantized weights.
     #[arg(long)]
     pub no_bias_correction: bool,
+    /// Rounds of empirical bias correction: run the QDQ simulation on calibration samples and
+    /// add each Conv/Gemm/MatMul(+bias) output's mean error per channel to its bias (0: off).
+    #[arg(long, default_value_t = 0)]
+    pub bias_rounds: usize,
+    /// Calibration samples measured by `--bias-rounds`.
+    #[arg(long, default_value_t = 16)]
+    pub bias_samples: usize,
+    /// Cross-layer equalization of Conv → (Relu) → Conv pairs before calibration (balances
+    /// per-channel ranges; Clip/ReLU6/HardSwish links are not positively homogeneous and are
+    /// left alone).
+    #[arg(long)]
+    pub cle: bool,
     /// Requantize every Conv/MatMul/Gemm output to 8 bits, even those read only by float ops
     /// or graph outputs (by default their i32 accumulators are dequantized to f32).
     #[arg(long)]
@@ -185,6 +197,9 @@ impl QuantFlags {
                 saturation_ranges: !self.no_saturation_ranges,
             },
             smooth_alpha: (!self.no_smooth_quant).then_some(self.smooth_quant),
+            cle: self.cle,
+            bias_rounds: self.bias_rounds,
+            bias_samples: self.bias_samples,
             ..Default::default()
         })
     }
