@@ -372,4 +372,14 @@ mod tests {
         let xi = Tensor::i32(&[1], vec![0]);
         assert!(matches!(ev_err(&Op::Lut, &[&xi, &table]), OpError::DType { .. }));
     }
+
+    #[test]
+    fn lut_i16_has_65536_entries() {
+        let x = Tensor::from_i64_saturating(DType::I16, vec![3], &[-32768, 0, 32767]).unwrap();
+        let table = Tensor::u8(&[65536], (0..65536).map(|i| (i >> 8) as u8).collect());
+        let r = ev1(&Op::Lut, &[&x, &table]);
+        assert_eq!(r.as_u8().unwrap(), &[0, 128, 255]);
+        let byte_table = Tensor::u8(&[256], vec![0; 256]);
+        assert!(matches!(ev_err(&Op::Lut, &[&x, &byte_table]), OpError::Shape(_)));
+    }
 }

@@ -105,7 +105,7 @@ fn find_pairs(g: &Graph) -> Result<Vec<Pair>, PassError> {
         let c1 = const_f32(g, g.operand(n, 1)).expect("checked").shape[0];
         let w2 = const_f32(g, g.operand(u, 1)).expect("checked");
         let g2 = conv_group(g, u).expect("checked");
-        if w2.shape[1] * g2 != c1 || w2.shape[0] % g2 != 0 {
+        if w2.shape[1] * g2 != c1 || !w2.shape[0].is_multiple_of(g2) {
             continue;
         }
         pairs.push(Pair { first: n, second: u });

@@ -356,7 +356,8 @@ pub fn insert_qdq_with_offsets(
         if let Some(&(lo, hi)) = ranges.get(&v) {
             let (lo, hi) =
                 if scheme.saturation_ranges { useful_range(g, v, lo, hi) } else { (lo, hi) };
-            params.entry(v).or_insert_with(|| activation_params(lo, hi, scheme.activations));
+            let dt = if scheme.widens(g, v.node) { DType::I16 } else { scheme.activations };
+            params.entry(v).or_insert_with(|| activation_params(lo, hi, dt));
         }
     };
     for u in &units {
@@ -518,7 +519,8 @@ pub fn insert_qdq_with_offsets(
         let users = g.users(v);
         let outputs: Vec<usize> =
             g.outputs().iter().enumerate().filter(|(_, (_, o))| *o == v).map(|(i, _)| i).collect();
-        let qty = TensorType { dtype: scheme.activations, shape: ty.shape.clone(), quant: Some(q) };
+        let dtype = if scheme.widens(g, v.node) { DType::I16 } else { scheme.activations };
+        let qty = TensorType { dtype, shape: ty.shape.clone(), quant: Some(q) };
         let qv = g.add_op(Op::Quantize, format!("{label}.q"), &[v], qty)?;
         let dq = g.add_op(Op::Dequantize, format!("{label}.dq"), &[qv], ty)?;
         for (user, slot) in users {

@@ -66,6 +66,10 @@ pub struct QuantFlags {
     /// Keep these nodes (by name) or ops (by op name, e.g. `Softmax`) in float (repeatable).
     #[arg(long)]
     pub exclude: Vec<String>,
+    /// Quantize the result of these nodes (by name, or op name) as i16 whatever
+    /// `--activations` says: integer mixed precision for sensitive values (repeatable).
+    #[arg(long)]
+    pub wide: Vec<String>,
     /// Do not correct biases for the mean error of quantized weights.
     #[arg(long)]
     pub no_bias_correction: bool,
@@ -194,6 +198,7 @@ impl QuantFlags {
                 bias_correction: !self.no_bias_correction,
                 float_outputs: !self.requantize_outputs,
                 only: Vec::new(),
+                wide: self.wide.clone(),
                 saturation_ranges: !self.no_saturation_ranges,
             },
             smooth_alpha: (!self.no_smooth_quant).then_some(self.smooth_quant),
