@@ -49,7 +49,7 @@ fn main() -> anyhow::Result<()> {
         .enumerate()
         .map(|(k, n)| {
             let per: Vec<Tensor> = samples.iter().map(|s| s[k].clone()).collect();
-            Ok((n.clone(), qcc::data::stack_samples(&per)?))
+            Ok((n.clone(), qcc::data::stack_samples(&per).map_err(anyhow::Error::msg)?))
         })
         .collect::<anyhow::Result<_>>()?;
     let (inp, out) = (tmp.join("in.npz"), tmp.join("out.npz"));
@@ -72,7 +72,7 @@ fn main() -> anyhow::Result<()> {
         let mut shown = 0;
         for (name, v, src) in &probes {
             let (_, t) = theirs.iter().find(|(n, _)| n == name).expect("probe output");
-            let t = &qcc::data::split_samples(t)?[k];
+            let t = &qcc::data::split_samples(t).map_err(anyhow::Error::msg)?[k];
             let (a, b) = (ours[v].to_i64_vec().unwrap(), t.to_i64_vec().unwrap());
             let diff: Vec<i64> = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).collect();
             let n = diff.iter().filter(|&&d| d > 0).count();
