@@ -654,7 +654,8 @@ pub enum Op {
     QGlobalAveragePool,
     /// Concatenation; each operand is requantized to the result's parameters.
     QConcat(AxisAttrs),
-    /// (x, table) y = table[x − min(dtype(x))]: any unary function of an 8-bit value.
+    /// (x, table) y = table[x − min(dtype(x))]: any unary function of an 8-bit (256-entry
+    /// table) or 16-bit (65536-entry table) value.
     Lut,
 
     /// An op qcc does not implement (its results' count is the node's).

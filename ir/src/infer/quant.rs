@@ -176,12 +176,18 @@ pub(super) fn infer(cx: &Ctx<'_>) -> R<Vec<TensorType>> {
         }
         Op::Lut => {
             let x = cx.ty(0)?;
-            cx.expect_dtype(0, "an 8-bit integer tensor", is_8bit)?;
+            cx.expect_dtype(0, "an 8-bit or 16-bit integer tensor", |d| {
+                is_8bit(d) || d == DType::I16
+            })?;
             cx.expect_rank(1, 1)?;
             let table = cx.ty(1)?;
+            let entries = if is_8bit(x.dtype) { 256 } else { 65536 };
             if let Some(n) = table.shape.numel() {
-                if n != 256 {
-                    return Err(format!("table must have 256 entries, got {}", table.shape));
+                if n != entries {
+                    return Err(format!(
+                        "table must have {entries} entries for {}, got {}",
+                        x.dtype, table.shape
+                    ));
                 }
             }
             let out = declared_with_shape(cx, x.shape.clone())?;

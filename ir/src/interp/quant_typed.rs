@@ -199,7 +199,7 @@ pub(crate) fn lut(a: &Args<'_>) -> R<Tensor> {
     a.arity(2, 2)?;
     let (x, t) = (a.req(0)?, a.req(1)?);
     let (lo, hi) = match x.dtype {
-        DType::I8 | DType::U8 | DType::I4 | DType::U4 => qmath::qrange(x.dtype),
+        DType::I8 | DType::U8 | DType::I4 | DType::U4 | DType::I16 => qmath::qrange(x.dtype),
         d => return Err(dtype_err(0, d)),
     };
     let n = (hi - lo + 1) as usize;
@@ -371,5 +371,15 @@ mod tests {
         assert!(matches!(ev_err(&Op::Lut, &[&x, &short]), OpError::Shape(_)));
         let xi = Tensor::i32(&[1], vec![0]);
         assert!(matches!(ev_err(&Op::Lut, &[&xi, &table]), OpError::DType { .. }));
+    }
+
+    #[test]
+    fn lut_i16_has_65536_entries() {
+        let x = Tensor::from_i64_saturating(DType::I16, vec![3], &[-32768, 0, 32767]).unwrap();
+        let table = Tensor::u8(&[65536], (0..65536).map(|i| (i >> 8) as u8).collect());
+        let r = ev1(&Op::Lut, &[&x, &table]);
+        assert_eq!(r.as_u8().unwrap(), &[0, 128, 255]);
+        let byte_table = Tensor::u8(&[256], vec![0; 256]);
+        assert!(matches!(ev_err(&Op::Lut, &[&x, &byte_table]), OpError::Shape(_)));
     }
 }

@@ -52,6 +52,7 @@ builtin_passes! {
     type_qdq::TypeQdq,
     realize_qdq::RealizeQdq,
     smooth_quant::SmoothQuant,
+    cross_layer_equalization::CrossLayerEqualization,
 }
 
 /// The built-in named pipelines: `(name, summary, expansion)`.

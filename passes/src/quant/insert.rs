@@ -169,6 +169,22 @@ pub fn insert_qdq(
     means: &ChannelMeans,
     scheme: &QuantScheme,
 ) -> Result<QuantReport, QuantError> {
+    insert_qdq_with_offsets(g, ranges, means, scheme, &BiasOffsets::new())
+}
+
+/// Per-channel amounts added to the float bias of Conv/Gemm/MatMul(+Add) units before it is
+/// quantized, by node label (empirical bias correction, see [`super::bias_correct`]).
+pub type BiasOffsets = BTreeMap<String, Vec<f32>>;
+
+/// [`insert_qdq`], adding `offsets` to the biases of the named units (a Conv or Gemm without
+/// a bias gets one; a MatMul without a fused bias `Add` is left alone).
+pub fn insert_qdq_with_offsets(
+    g: &mut Graph,
+    ranges: &Ranges,
+    means: &ChannelMeans,
+    scheme: &QuantScheme,
+    offsets: &BiasOffsets,
+) -> Result<QuantReport, QuantError> {
     if !matches!(scheme.activations, DType::U8 | DType::I8 | DType::I16) {
         return Err(QuantError::Scheme(format!(
             "activations must be u8, i8 or i16, not {}",
@@ -340,7 +356,8 @@ pub fn insert_qdq(
         if let Some(&(lo, hi)) = ranges.get(&v) {
             let (lo, hi) =
                 if scheme.saturation_ranges { useful_range(g, v, lo, hi) } else { (lo, hi) };
-            params.entry(v).or_insert_with(|| activation_params(lo, hi, scheme.activations));
+            let dt = if scheme.widens(g, v.node) { DType::I16 } else { scheme.activations };
+            params.entry(v).or_insert_with(|| activation_params(lo, hi, dt));
         }
     };
     for u in &units {
@@ -414,6 +431,14 @@ pub fn insert_qdq(
                 let shift = match means.get(&ops[0].expect("activation")) {
                     Some(m) if scheme.bias_correction => weight_error_shift(&op, &w, &wq, &wp, m),
                     _ => None,
+                };
+                // Plus the empirical offset, if any: `shift` is what gets subtracted.
+                let shift = match (shift, offsets.get(&label)) {
+                    (Some(s), Some(o)) if s.len() == o.len() => {
+                        Some(s.iter().zip(o).map(|(s, o)| s - o).collect())
+                    }
+                    (None, Some(o)) => Some(o.iter().map(|o| -o).collect()),
+                    (s, _) => s,
                 };
                 if let Some(shift) = shift {
                     let old = bias.map(|(_, b)| g.const_value(b).expect("constant bias").clone());
@@ -494,7 +519,8 @@ pub fn insert_qdq(
         let users = g.users(v);
         let outputs: Vec<usize> =
             g.outputs().iter().enumerate().filter(|(_, (_, o))| *o == v).map(|(i, _)| i).collect();
-        let qty = TensorType { dtype: scheme.activations, shape: ty.shape.clone(), quant: Some(q) };
+        let dtype = if scheme.widens(g, v.node) { DType::I16 } else { scheme.activations };
+        let qty = TensorType { dtype, shape: ty.shape.clone(), quant: Some(q) };
         let qv = g.add_op(Op::Quantize, format!("{label}.q"), &[v], qty)?;
         let dq = g.add_op(Op::Dequantize, format!("{label}.dq"), &[qv], ty)?;
         for (user, slot) in users {

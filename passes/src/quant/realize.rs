@@ -217,7 +217,10 @@ fn realize_unit(
         let Some(x) = g.operand(p, 0).and_then(|v| dq_input(g, v)) else { return Ok(None) };
         let xt = g.value_type(x).clone();
         let Some((sx, zx)) = per_tensor(g, x) else { return Ok(None) };
-        if !is_8bit(xt.dtype) || !is_8bit(out_ty.dtype) {
+        // 8-bit inputs: 256 entries; 16-bit: 65536 (128 KiB of i16), still cheaper than a
+        // float island of Dequantize → op → Quantize.
+        let small = |d: DType| is_8bit(d) || d == DType::I16;
+        if !small(xt.dtype) || !small(out_ty.dtype) {
             return Ok(None);
         }
         let Some((sy, zy)) = out_ty.quant.as_ref().and_then(Quant::per_tensor) else {

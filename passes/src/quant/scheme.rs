@@ -44,6 +44,10 @@ pub struct QuantScheme {
     /// When not empty, only these nodes (by name, or `Op#index` for unnamed nodes) are
     /// quantized: per-layer sensitivity quantizes one layer at a time.
     pub only: Vec<String>,
+    /// Nodes (by name or op name, as `exclude`) whose result is quantized as i16 (symmetric)
+    /// whatever `activations` says: mixed precision that stays integer (a 16-bit value read
+    /// by a table becomes a 65536-entry `Lut`).
+    pub wide: Vec<String>,
 }
 
 impl Default for QuantScheme {
@@ -57,11 +61,18 @@ impl Default for QuantScheme {
             float_outputs: false,
             saturation_ranges: true,
             only: Vec::new(),
+            wide: Vec::new(),
         }
     }
 }
 
 impl QuantScheme {
+    /// True when the node's result is quantized as i16 (see [`QuantScheme::wide`]).
+    pub fn widens(&self, g: &Graph, n: NodeId) -> bool {
+        let node = g.node(n);
+        self.wide.iter().any(|e| *e == node.name || e == node.op.name())
+    }
+
     /// True when the node is excluded by name, by op name, or (unnamed nodes) by `Op#index`.
     pub fn excludes(&self, g: &Graph, n: NodeId) -> bool {
         let node = g.node(n);

@@ -3,7 +3,8 @@
 
 use qcc_ir::{DType, Graph, Tensor};
 use qcc_passes::calibrate::{calibrate, range::RangeMethod, Calibration};
-use qcc_passes::quant::insert::{insert_qdq, QuantReport};
+use qcc_passes::quant::bias_correct::bias_offsets;
+use qcc_passes::quant::insert::{insert_qdq_with_offsets, BiasOffsets, QuantReport};
 use qcc_passes::quant::realize::{realize, RealizeReport};
 use qcc_passes::quant::scheme::QuantScheme;
 use qcc_passes::quant::smooth::smooth_layernorms;
@@ -21,6 +22,13 @@ pub struct QuantizeConfig {
     /// SmoothQuant migration strength α for LayerNorm → MatMul (`None`: no smoothing;
     /// default 0.5).
     pub smooth_alpha: Option<f32>,
+    /// Cross-layer equalization of Conv → (Relu) → Conv pairs before calibration.
+    pub cle: bool,
+    /// Rounds of empirical bias correction (0: only the analytic weight-error correction of
+    /// the scheme).
+    pub bias_rounds: usize,
+    /// Calibration samples the empirical bias correction measures.
+    pub bias_samples: usize,
 }
 
 impl Default for QuantizeConfig {
@@ -30,6 +38,9 @@ impl Default for QuantizeConfig {
             scheme: QuantScheme { float_outputs: true, ..QuantScheme::default() },
             bins: 2048,
             smooth_alpha: Some(0.5),
+            cle: false,
+            bias_rounds: 0,
+            bias_samples: 16,
         }
     }
 }
@@ -103,6 +114,8 @@ pub struct Prepared {
     pub float: Graph,
     /// Statistics of every float value.
     pub calibration: Calibration,
+    /// The samples empirical bias correction measures (the first `bias_samples`).
+    pub bias_samples: Vec<Vec<Tensor>>,
 }
 
 /// Canonicalizes `g` and calibrates it on `samples`; `on_sample` reports progress.
@@ -117,6 +130,15 @@ pub fn prepare(
     }
     let mut float = g.clone();
     canonicalize(&mut float)?;
+    if cfg.cle {
+        let reg = Registry::with_builtins();
+        let mut pm = PassManager::from_pipeline(
+            &reg,
+            "cross-layer-equalization",
+            PassManagerOptions::default(),
+        )?;
+        pm.run(&mut float)?;
+    }
     let mut calibration = calibrate(&float, samples, cfg.bins, on_sample)?;
     if let Some(alpha) = cfg.smooth_alpha {
         let r = smooth_layernorms(&mut float, alpha, Some(&calibration.channel_absmax()))
@@ -126,7 +148,12 @@ pub fn prepare(
             calibration = calibrate(&float, samples, cfg.bins, &|| {})?;
         }
     }
-    Ok(Prepared { float, calibration })
+    let bias_samples = if cfg.bias_rounds > 0 {
+        samples[..samples.len().min(cfg.bias_samples.max(1))].to_vec()
+    } else {
+        Vec::new()
+    };
+    Ok(Prepared { float, calibration, bias_samples })
 }
 
 impl Prepared {
@@ -134,8 +161,24 @@ impl Prepared {
     pub fn build(&self, cfg: &QuantizeConfig) -> Result<QuantizedModel, QuantizeError> {
         let levels = if cfg.scheme.activations == DType::I16 { 65536 } else { 256 };
         let ranges = self.calibration.ranges(cfg.method, levels);
-        let mut qdq = self.float.clone();
-        let report = insert_qdq(&mut qdq, &ranges, &self.calibration.channel_means(), &cfg.scheme)?;
+        let means = self.calibration.channel_means();
+        let insert = |offsets: &BiasOffsets| -> Result<(Graph, QuantReport), QuantizeError> {
+            let mut qdq = self.float.clone();
+            let r = insert_qdq_with_offsets(&mut qdq, &ranges, &means, &cfg.scheme, offsets)?;
+            Ok((qdq, r))
+        };
+        let mut offsets = BiasOffsets::new();
+        let (mut qdq, mut report) = insert(&offsets)?;
+        if cfg.bias_rounds > 0 && !self.bias_samples.is_empty() {
+            for _ in 0..cfg.bias_rounds {
+                let more = bias_offsets(&self.float, &qdq, &report.quantized, &self.bias_samples)?;
+                for (label, d) in more {
+                    let o = offsets.entry(label).or_insert_with(|| vec![0.0; d.len()]);
+                    o.iter_mut().zip(&d).for_each(|(o, d)| *o += d);
+                }
+                (qdq, report) = insert(&offsets)?;
+            }
+        }
         qdq.advance_phase(qcc_ir::Phase::Calibrated).ok();
         let mut int = qdq.clone();
         let realized = realize(&mut int, &cfg.scheme)?;

@@ -114,6 +114,8 @@ pub fn sensitivity(
         let Some(&n) = by_label.get(label) else { continue };
         let mut c = cfg.clone();
         c.scheme.only = vec![label.clone()];
+        // One layer alone: its error is what is measured, without a bias correction round.
+        c.bias_rounds = 0;
         let q = p.build(&c)?;
         let sqnr_db = sqnr_against(&refs, &q.qdq, samples)?;
         out.push(LayerSensitivity {

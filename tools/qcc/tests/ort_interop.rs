@@ -6,7 +6,12 @@
 //! different order in ONNX Runtime, which now and then moves an intermediate value across a
 //! rounding boundary; the flip propagates, so the bound is: at most 0.5 % of output elements
 //! beyond 1 LSB and none beyond 4 (measured: mobilenetv2 1/1000 at 2 LSB, minilm 18/49152 up to
-//! 4 LSB, the others exact). With all of ONNX Runtime's optimizations on, it fuses the QDQ units into its
+//! 4 LSB, the others exact). Evidence for the cause (`cargo run --release -p qcc --example ort_diff
+//! -- ../shared/models/mobilenetv2_random 1`, which makes every Quantize a graph output): the
+//! first five quantized tensors agree exactly, the first difference is 1 element of 301056 by
+//! 1 LSB after the third Conv→Clip, then the count grows layer by layer (36 elements at the next
+//! Clip, up to 2–3 LSB deeper as flips pass through weights larger than one step). A systematic
+//! qcc rounding bug would differ on many elements of the first tensor. With all of ONNX Runtime's optimizations on, it fuses the QDQ units into its
 //! own integer kernels: that run must load and give numbers; its distance to the QDQ semantics is
 //! printed, not bounded (on this AVX2 machine, without VNNI, ONNX Runtime's u8·s8 kernels
 //! saturate: 22.8 dB on the digits CNN, 3.2 dB on minilm).

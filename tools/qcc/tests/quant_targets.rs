@@ -114,3 +114,106 @@ fn sensitivity_ranks_layers_and_auto_mixed_meets_its_target() {
     let (_, r) = auto_mixed(&p, &cfg, few, &sens, 500.0).unwrap();
     assert!(!r.met, "{r:?}");
 }
+
+#[test]
+fn empirical_bias_correction_matches_float_means() {
+    // After one sequential round, every corrected layer's per-channel output mean in the QDQ
+    // simulation equals the float one on the measured samples (up to the bias rounding to
+    // s_in·s_w), and is much closer than without the correction.
+    use qcc_passes::quant::bias_correct::{bias_offsets, bias_targets, channel_means};
+    let m = mlp();
+    let cfg = QuantizeConfig { bias_rounds: 1, bias_samples: 16, ..QuantizeConfig::default() };
+    let p = prepare(&m.g, &m.calib, &cfg, &|| {}).unwrap();
+    assert_eq!(p.bias_samples.len(), 16);
+    let plain = p.build(&QuantizeConfig { bias_rounds: 0, ..cfg.clone() }).unwrap();
+    let fixed = p.build(&cfg).unwrap();
+    let targets = bias_targets(&p.float).unwrap();
+    assert_eq!(targets.len(), 3, "{targets:?}");
+    let values: Vec<_> = targets.values().copied().collect();
+    let f = channel_means(&p.float, &values, &p.bias_samples).unwrap();
+    let err = |g: &qcc_ir::Graph| {
+        let q = channel_means(g, &values, &p.bias_samples).unwrap();
+        values
+            .iter()
+            .map(|v| f[v].iter().zip(&q[v]).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max))
+            .fold(0f32, f32::max)
+    };
+    let (before, after) = (err(&plain.qdq), err(&fixed.qdq));
+    assert!(after < before / 10.0 && after < 1e-3, "max mean error {before} → {after}");
+    // The offsets a second measurement finds are what is left: tiny.
+    let left =
+        bias_offsets(&p.float, &fixed.qdq, &fixed.report.quantized, &p.bias_samples).unwrap();
+    assert_eq!(left.len(), 3);
+    assert!(left.values().flatten().all(|d| d.abs() < 1e-3), "{left:?}");
+}
+
+#[test]
+fn wide_values_are_i16_and_stay_integer() {
+    // `wide` quantizes the named results as i16 (mixed u8/i16): the realization is still all
+    // integer (16-bit Requantize and Clip into the next Gemm) and at least as accurate as u8.
+    let m = mlp();
+    let cfg = QuantizeConfig::default();
+    let p = prepare(&m.g, &m.calib, &cfg, &|| {}).unwrap();
+    let mut wide = cfg.clone();
+    wide.scheme.wide = vec!["relu_4".into(), "relu_8".into()];
+    let q = p.build(&wide).unwrap();
+    let i16_ops: Vec<&str> = q
+        .int
+        .node_ids()
+        .into_iter()
+        .filter(|&n| q.int.node(n).results.iter().any(|t| t.dtype == DType::I16))
+        .map(|n| q.int.node(n).op.name())
+        .collect();
+    // Each hidden Gemm's accumulator is requantized to i16 and its Relu clamps in i16.
+    assert_eq!(
+        i16_ops.iter().filter(|&&o| o == "Requantize" || o == "Clip").count(),
+        4,
+        "{i16_ops:?}"
+    );
+    let float_ops = q
+        .int
+        .node_ids()
+        .into_iter()
+        .filter(|&n| matches!(q.int.node(n).op, Op::Gemm(_) | Op::Relu))
+        .count();
+    assert_eq!(float_ops, 0, "every Gemm and Relu is integer");
+    let db_wide = output_sqnr(&q.float, &q.int, &m.eval).unwrap();
+    let base = p.build(&cfg).unwrap();
+    let db = output_sqnr(&base.float, &base.int, &m.eval).unwrap();
+    assert!(db_wide >= db, "wide {db_wide:.2} dB < u8 {db:.2} dB");
+}
+
+#[test]
+fn cle_balances_digits_cnn_and_keeps_its_function() {
+    // digits_cnn: conv1 → Relu → conv2. With `cle`, conv1's output channel ranges equal
+    // conv2's input channel ranges, the float outputs are unchanged (to f32 rounding), and the
+    // integer model still quantizes well.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/models/digits_cnn");
+    let g = qcc::model::load_model(&dir.join("model.onnx")).unwrap();
+    let arrays = qcc::data::read_npz(&dir.join("calib.npz")).unwrap();
+    let mut calib = qcc::model::bind_samples(&g, &arrays, "calib.npz").unwrap();
+    calib.truncate(32);
+    let cfg = QuantizeConfig { cle: true, ..QuantizeConfig::default() };
+    let p = prepare(&g, &calib, &cfg, &|| {}).unwrap();
+    let p0 = prepare(&g, &calib, &QuantizeConfig::default(), &|| {}).unwrap();
+    let w = |name: &str| {
+        let n = p.float.node_ids().into_iter().find(|&n| p.float.node(n).name == name).unwrap();
+        let t = p.float.const_value(p.float.operand(n, 1).unwrap()).unwrap().clone();
+        (t.to_f32_vec(), t.shape.clone())
+    };
+    let ((w1, s1), (w2, s2)) = (w("conv1"), w("conv2"));
+    let k1: usize = s1[1..].iter().product();
+    let k2: usize = s2[2..].iter().product();
+    for i in 0..s1[0] {
+        let r1 = w1[i * k1..(i + 1) * k1].iter().fold(0f32, |m, x| m.max(x.abs()));
+        let r2 = (0..s2[0])
+            .flat_map(|o| &w2[(o * s2[1] + i) * k2..(o * s2[1] + i + 1) * k2])
+            .fold(0f32, |m, x| m.max(x.abs()));
+        assert!((r1 - r2).abs() <= 1e-4 * r1.max(r2), "channel {i}: {r1} vs {r2}");
+    }
+    let db = output_sqnr(&p0.float, &p.float, &calib[..8]).unwrap();
+    assert!(db > 100.0, "CLE changed the float function: {db:.1} dB");
+    let q = p.build(&cfg).unwrap();
+    let qdb = output_sqnr(&q.float, &q.int, &calib[..8]).unwrap();
+    assert!(qdb > 25.0, "integer digits_cnn after CLE: {qdb:.1} dB");
+}

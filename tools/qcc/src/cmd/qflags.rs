@@ -66,9 +66,25 @@ pub struct QuantFlags {
     /// Keep these nodes (by name) or ops (by op name, e.g. `Softmax`) in float (repeatable).
     #[arg(long)]
     pub exclude: Vec<String>,
+    /// Quantize the result of these nodes (by name, or op name) as i16 whatever
+    /// `--activations` says: integer mixed precision for sensitive values (repeatable).
+    #[arg(long)]
+    pub wide: Vec<String>,
     /// Do not correct biases for the mean error of quantized weights.
     #[arg(long)]
     pub no_bias_correction: bool,
+    /// Rounds of empirical bias correction: run the QDQ simulation on calibration samples and
+    /// add each Conv/Gemm/MatMul(+bias) output's mean error per channel to its bias (0: off).
+    #[arg(long, default_value_t = 0)]
+    pub bias_rounds: usize,
+    /// Calibration samples measured by `--bias-rounds`.
+    #[arg(long, default_value_t = 16)]
+    pub bias_samples: usize,
+    /// Cross-layer equalization of Conv → (Relu) → Conv pairs before calibration (balances
+    /// per-channel ranges; Clip/ReLU6/HardSwish links are not positively homogeneous and are
+    /// left alone).
+    #[arg(long)]
+    pub cle: bool,
     /// Requantize every Conv/MatMul/Gemm output to 8 bits, even those read only by float ops
     /// or graph outputs (by default their i32 accumulators are dequantized to f32).
     #[arg(long)]
@@ -182,9 +198,13 @@ impl QuantFlags {
                 bias_correction: !self.no_bias_correction,
                 float_outputs: !self.requantize_outputs,
                 only: Vec::new(),
+                wide: self.wide.clone(),
                 saturation_ranges: !self.no_saturation_ranges,
             },
             smooth_alpha: (!self.no_smooth_quant).then_some(self.smooth_quant),
+            cle: self.cle,
+            bias_rounds: self.bias_rounds,
+            bias_samples: self.bias_samples,
             ..Default::default()
         })
     }
