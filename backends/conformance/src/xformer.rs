@@ -164,7 +164,8 @@ pub fn transpose_any_perm<B: Backend>(shape: Vec<usize>, seed: u64, byte: bool) 
 /// 1e-5 relative of the interpreter (which sums in f64).
 pub fn softmax_any_axis<B: Backend>(shape: Vec<usize>, ax: usize, seed: u64) {
     let mut r = Rng(seed | 1);
-    let axis = (ax % shape.len()) as i64 - if seed.is_multiple_of(2) { shape.len() as i64 } else { 0 };
+    let axis =
+        (ax % shape.len()) as i64 - if seed.is_multiple_of(2) { shape.len() as i64 } else { 0 };
     let mut v = r.floats(numel(&shape), -30.0, 30.0);
     if v.len() > 2 {
         v[1] = -10000.0;
