@@ -240,6 +240,7 @@ fuzz_target!(|p: Prog| {
     let opts = CompileOptions {
         isa: IsaOptions { disable_vnni: p.pmaddwd, ..Default::default() },
         threads: if p.threads { 2 } else { 1 },
+        ..Default::default()
     };
     let cm = match compile(&g, &opts) {
         Ok(cm) => cm,
