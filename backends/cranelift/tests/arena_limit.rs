@@ -57,8 +57,7 @@ fn aot_refuses_an_arena_over_the_limit() {
     let g = relu(&[2, 8]);
     let small = Limits { max_arena_bytes: 100, ..Limits::default() };
     let e = compile_object_with_limits(&g, AotTarget::Aarch64, "m", &Default::default(), &small)
-        .err()
-        .expect("refused");
+        .expect_err("refused");
     assert_eq!(arena_error(e), (128, 100));
     let art = compile_object_with_limits(
         &g,

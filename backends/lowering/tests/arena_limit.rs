@@ -29,7 +29,7 @@ fn an_arena_over_the_limit_is_a_typed_error_and_one_at_the_limit_is_not() {
         }
         other => panic!("want an arena limit error, got {other:?}"),
     }
-    let msg = lower_with_limits(&g, &under).err().expect("error").to_string();
+    let msg = lower_with_limits(&g, &under).expect_err("error").to_string();
     assert!(msg.contains("arena size limit") && msg.contains("--max-arena-bytes"), "{msg}");
 }
 
