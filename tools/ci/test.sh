@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command of qcc (README.md): installs what the tests need, idempotently, then runs the
-# whole workspace's tests. `.ci/run` calls this same script.
+# whole workspace's tests, then every fuzz target for a short fixed number of executions
+# (tools/ci/fuzz.sh; QCC_CI_FUZZ=0 skips that step). `.ci/run` calls this same script.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -64,4 +65,14 @@ set -e
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i; if ($(i+1) ~ /^ignored/) s += $i } }
      END { printf "workspace: %d passed, %d failed, %d skipped\n", p, f, s }' "$log"
 rm -f "$log"
-exit "$status"
+[ "$status" = 0 ] || exit "$status"
+
+# Bounded fuzzing (tests/fuzz/README.md): installs cargo-fuzz if missing, builds the targets
+# (no sanitizer, debug assertions on) and runs each one from its seeds for a fixed number of
+# executions; a crash fails CI and leaves the input in tests/fuzz/artifacts/<target>/.
+if [ "${QCC_CI_FUZZ:-1}" != 0 ]; then
+  echo "== fuzz (bounded)"
+  start=$SECONDS
+  bash tools/ci/fuzz.sh
+  echo "fuzz: $((SECONDS - start)) s"
+fi

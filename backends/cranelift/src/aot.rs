@@ -114,17 +114,30 @@ fn header(prefix: &str, l: &LoweredModel) -> String {
     s
 }
 
-/// Compiles `g` into an object for `target`; `name` gives the C symbol prefix.
+/// Compiles `g` into an object for `target`; `name` gives the C symbol prefix. The default
+/// [`qcc_ir::Limits`] apply (see [`compile_object_with_limits`]).
 pub fn compile_object(
     g: &Graph,
     target: AotTarget,
     name: &str,
     isa_opts: &IsaOptions,
 ) -> Result<AotArtifact, BackendError> {
+    compile_object_with_limits(g, target, name, isa_opts, &qcc_ir::Limits::default())
+}
+
+/// [`compile_object`] under `limits`: an object whose arena (which its caller allocates) would
+/// exceed `limits.max_arena_bytes` is refused ([`qcc_lowering::LowerError::Limit`]).
+pub fn compile_object_with_limits(
+    g: &Graph,
+    target: AotTarget,
+    name: &str,
+    isa_opts: &IsaOptions,
+    limits: &qcc_ir::Limits,
+) -> Result<AotArtifact, BackendError> {
     let mut typed = g.clone();
     qcc_ir::infer::infer_graph(&mut typed)
         .map_err(|e| BackendError::InvalidSpec(format!("shape inference: {e}")))?;
-    let lowered = qcc_lowering::lower(&typed)?;
+    let lowered = qcc_lowering::lower_with_limits(&typed, limits)?;
     // Kernels that call into the host process (the JIT's `expf` by address) cannot go into an
     // object: refuse them rather than emit a call to a meaningless address.
     if let Some(st) = lowered.steps.iter().find(|st| {

@@ -1,5 +1,6 @@
 //! JIT infrastructure: one [`JitModule`] per compiled model; functions are declared, defined
-//! (optionally with disassembly kept for inspection) and finalized together.
+//! (optionally with disassembly kept for inspection) and finalized together. Dropping the module
+//! frees its code (Cranelift's JIT otherwise leaks it, one allocation per compiled model).
 
 use crate::isa::{DotPath, IsaOptions, Target};
 use crate::BackendError;
@@ -7,11 +8,15 @@ use cranelift_codegen::ir::Function;
 use cranelift_codegen::Context;
 use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{FuncId, Linkage, Module};
+use std::mem::ManuallyDrop;
 use std::time::{Duration, Instant};
 
 /// A Cranelift JIT module for one model, with the dot-product path of its ISA.
+///
+/// Its owner keeps the function pointers taken with [`JitModule::address`] beside it and must
+/// not call them once the module is dropped (its code is freed then).
 pub struct JitModule {
-    module: JITModule,
+    module: ManuallyDrop<JITModule>,
     path: DotPath,
     keep_disasm: bool,
     disasm: Vec<(String, String)>,
@@ -39,7 +44,7 @@ impl JitModule {
             jb.symbol(*name, *ptr);
         }
         Ok(JitModule {
-            module: JITModule::new(jb),
+            module: ManuallyDrop::new(JITModule::new(jb)),
             path: target.path,
             keep_disasm: false,
             disasm: Vec::new(),
@@ -126,5 +131,15 @@ impl JitModule {
     /// Time spent in Cranelift (define + finalize).
     pub fn compile_time(&self) -> Duration {
         self.compile_time
+    }
+}
+
+impl Drop for JitModule {
+    fn drop(&mut self) {
+        // SAFETY: `module` is taken once, here, and never used again. Every owner of a
+        // `JitModule` (`CompiledModel`, `JitGemm`) keeps the function pointers it took from it in
+        // the same struct and calls them only through `&self`, so none is running or called
+        // after this point.
+        unsafe { ManuallyDrop::take(&mut self.module).free_memory() };
     }
 }

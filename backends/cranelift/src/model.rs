@@ -27,6 +27,9 @@ pub struct CompileOptions {
     pub isa: IsaOptions,
     /// Threads for `run` (0 or 1: single thread, through the generated model function).
     pub threads: usize,
+    /// Resource limits: the planned arena must fit `limits.max_arena_bytes` (checked before it
+    /// is allocated; [`qcc_lowering::LowerError::Limit`]).
+    pub limits: qcc_ir::Limits,
 }
 
 /// The run-time data of one step (what the kernel's pointer parameters point at).
@@ -77,7 +80,7 @@ pub fn compile(g: &Graph, opts: &CompileOptions) -> Result<CompiledModel, Backen
     let mut typed = g.clone();
     qcc_ir::infer::infer_graph(&mut typed)
         .map_err(|e| BackendError::InvalidSpec(format!("shape inference: {e}")))?;
-    let lowered = qcc_lowering::lower(&typed)?;
+    let lowered = qcc_lowering::lower_with_limits(&typed, &opts.limits)?;
     let mut module = JitModule::new(&opts.isa, &[])?;
     let (funcs, data, keys) = build_steps(&lowered, module.isa(), module.path())?;
     let const_bufs = const_buffers(&lowered);

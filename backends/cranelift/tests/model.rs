@@ -85,6 +85,7 @@ fn check(g: &Graph, x: &Tensor, threads: usize, force_pmaddwd: bool) {
     let opts = CompileOptions {
         isa: IsaOptions { disable_vnni: force_pmaddwd, ..Default::default() },
         threads,
+        ..Default::default()
     };
     let cm = compile(g, &opts).expect("compile");
     let got = cm.run(std::slice::from_ref(x)).expect("run");

@@ -26,4 +26,7 @@ pub enum LowerError {
     /// A graph inconsistency.
     #[error("graph: {0}")]
     Graph(String),
+    /// A resource limit was exceeded (the memory plan's arena size).
+    #[error(transparent)]
+    Limit(#[from] qcc_ir::LimitError),
 }

@@ -18,7 +18,7 @@ pub mod print;
 pub mod spec;
 
 pub use error::LowerError;
-pub use lower::lower;
+pub use lower::{lower, lower_with_limits};
 pub use model::{
     BinOp, BufId, Buffer, DequantizeAxis, Kernel, LoweredModel, QGemm, QRequant, Step, Storage,
     UnaryOp,

@@ -3,7 +3,7 @@
 use crate::model::*;
 use crate::plan::{first_fit, Interval};
 use crate::LowerError;
-use qcc_ir::{qmath, DType, Graph, NodeId, Op, Quant, Tensor, Value};
+use qcc_ir::{qmath, DType, Graph, Limits, NodeId, Op, Quant, Tensor, Value};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -523,8 +523,16 @@ pub fn bcast_strides(src: &[usize], dst: &[usize]) -> Option<Vec<usize>> {
     Some(strides)
 }
 
-/// Lowers a typed graph (every shape known) to kernels and a memory plan.
+/// Lowers a typed graph (every shape known) to kernels and a memory plan, under the default
+/// [`Limits`] (see [`lower_with_limits`]).
 pub fn lower(g: &Graph) -> Result<LoweredModel, LowerError> {
+    lower_with_limits(g, &Limits::default())
+}
+
+/// Lowers a typed graph (every shape known) to kernels and a memory plan; the planned arena is
+/// checked against `limits.max_arena_bytes` ([`LowerError::Limit`]) before any backend
+/// allocates it.
+pub fn lower_with_limits(g: &Graph, limits: &Limits) -> Result<LoweredModel, LowerError> {
     let order = g.topo_order().map_err(|e| LowerError::Graph(e.to_string()))?;
     let mut cx = Cx {
         g,
@@ -588,6 +596,7 @@ pub fn lower(g: &Graph) -> Result<LoweredModel, LowerError> {
         })
         .collect();
     let (offs, arena_size) = first_fit(&iv);
+    limits.check_arena(arena_size as u64)?;
     let root_off: HashMap<BufId, usize> = roots.iter().copied().zip(offs).collect();
     for b in 0..cx.bufs.len() {
         let r = cx.root[b];

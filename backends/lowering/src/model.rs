@@ -35,13 +35,14 @@ pub struct Buffer {
 }
 
 impl Buffer {
-    /// Element count.
+    /// Element count (saturating: a count past `usize::MAX` reads as `usize::MAX`, which no
+    /// arena limit admits).
     pub fn numel(&self) -> usize {
-        self.shape.iter().product()
+        self.shape.iter().fold(1usize, |a, &d| a.saturating_mul(d))
     }
-    /// Size in bytes.
+    /// Size in bytes (saturating, as [`Buffer::numel`]).
     pub fn bytes(&self) -> usize {
-        self.numel() * self.dtype.size_bytes()
+        self.numel().saturating_mul(self.dtype.size_bytes())
     }
 }
 

@@ -19,7 +19,8 @@ pub struct Interval {
     pub size: usize,
 }
 
-/// Offsets (one per interval, same order) and the arena size.
+/// Offsets (one per interval, same order) and the arena size. Sizes saturate at `usize::MAX`
+/// (an arena no limit admits) rather than overflow.
 pub fn first_fit(intervals: &[Interval]) -> (Vec<usize>, usize) {
     let mut order: Vec<usize> = (0..intervals.len()).collect();
     order.sort_by_key(|&i| (std::cmp::Reverse(intervals[i].size), intervals[i].first, i));
@@ -28,23 +29,26 @@ pub fn first_fit(intervals: &[Interval]) -> (Vec<usize>, usize) {
     let mut arena = 0usize;
     for i in order {
         let me = intervals[i];
-        let size = me.size.div_ceil(ALIGN) * ALIGN;
+        let size = me.size.div_ceil(ALIGN).saturating_mul(ALIGN);
         // Address ranges of time-overlapping placed buffers, sorted by offset.
         let mut busy: Vec<(usize, usize)> = placed
             .iter()
             .filter(|&&j| intervals[j].first <= me.last && me.first <= intervals[j].last)
-            .map(|&j| (offsets[j], offsets[j] + intervals[j].size.div_ceil(ALIGN) * ALIGN))
+            .map(|&j| {
+                let hi = intervals[j].size.div_ceil(ALIGN).saturating_mul(ALIGN);
+                (offsets[j], offsets[j].saturating_add(hi))
+            })
             .collect();
         busy.sort_unstable();
         let mut at = 0usize;
         for (lo, hi) in busy {
-            if at + size <= lo {
+            if at.saturating_add(size) <= lo {
                 break;
             }
             at = at.max(hi);
         }
         offsets[i] = at;
-        arena = arena.max(at + size);
+        arena = arena.max(at.saturating_add(size));
         placed.push(i);
     }
     (offsets, arena)
@@ -94,5 +98,15 @@ mod tests {
         }
         let total: usize = iv.iter().map(|x| x.size.div_ceil(ALIGN) * ALIGN).sum();
         assert!(arena < total, "sharing saves memory ({arena} vs {total})");
+    }
+
+    #[test]
+    fn huge_sizes_saturate_instead_of_overflowing() {
+        let iv = [
+            Interval { first: 0, last: 1, size: usize::MAX - 3 },
+            Interval { first: 0, last: 1, size: 100 },
+        ];
+        let (_, arena) = first_fit(&iv);
+        assert_eq!(arena, usize::MAX);
     }
 }

@@ -46,3 +46,16 @@ fn qir_parse_regressions() {
 fn npz_read_regressions() {
     assert!(replay("npz_read", "npz", qcc::fuzzing::npz_read) > 0);
 }
+
+/// A 246-byte `.npy` whose header nests `{` 80 deep made npyz's header parser backtrack for
+/// minutes (a libFuzzer timeout); qcc now refuses it before npyz parses it.
+#[test]
+fn npy_header_nesting_is_refused_before_parsing() {
+    let p = repo().join("tests/fuzz/regressions/npz_read/npy_header_nested_braces_timeout.npy");
+    let bytes = std::fs::read(&p).expect("read");
+    let t0 = std::time::Instant::now();
+    let e = qcc::data::read_npy_bytes(&p, &bytes, &qcc_ir::Limits::default())
+        .expect_err("a nested header is refused");
+    assert!(e.to_string().contains("nests brackets more than 8 deep"), "{e}");
+    assert!(t0.elapsed() < std::time::Duration::from_secs(2), "took {:?}", t0.elapsed());
+}

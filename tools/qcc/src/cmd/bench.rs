@@ -172,8 +172,11 @@ pub fn run(a: BenchArgs) -> anyhow::Result<i32> {
     let engine = match a.backend {
         Backend::Interp => Engine::Interp(g.clone()),
         Backend::Cranelift => {
-            let copts =
-                qcc_backend_cranelift::CompileOptions { threads: a.threads, ..Default::default() };
+            let copts = qcc_backend_cranelift::CompileOptions {
+                threads: a.threads,
+                limits: qcc::limits(),
+                ..Default::default()
+            };
             Engine::Cranelift(Box::new(
                 qcc_backend_cranelift::compile(&g, &copts)
                     .with_context(|| format!("compiling {} for Cranelift", a.model.display()))?,

@@ -3,7 +3,7 @@
 use super::qflags::QuantFlags;
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
-use qcc_backend_cranelift::aot::{compile_object, AotTarget};
+use qcc_backend_cranelift::aot::{compile_object_with_limits, AotTarget};
 use std::path::PathBuf;
 
 /// Code generators for AOT objects.
@@ -70,7 +70,7 @@ pub fn run(a: CompileArgs) -> anyhow::Result<i32> {
     let CompileBackend::Cranelift = a.backend;
     let base = a.output.with_extension("");
     let name = base.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    let art = compile_object(&g, target, &name, &Default::default())
+    let art = compile_object_with_limits(&g, target, &name, &Default::default(), &qcc::limits())
         .with_context(|| format!("compiling {}", a.model.display()))?;
     let (o, h) = (base.with_extension("o"), base.with_extension("h"));
     std::fs::write(&o, &art.object).with_context(|| format!("writing {}", o.display()))?;

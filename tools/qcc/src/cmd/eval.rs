@@ -122,8 +122,11 @@ pub fn run(a: EvalArgs) -> anyhow::Result<i32> {
     let compiled = match a.backend {
         super::run::Backend::Interp => None,
         super::run::Backend::Cranelift => {
-            let opts =
-                qcc_backend_cranelift::CompileOptions { threads: a.threads, ..Default::default() };
+            let opts = qcc_backend_cranelift::CompileOptions {
+                threads: a.threads,
+                limits: qcc::limits(),
+                ..Default::default()
+            };
             let cf = qcc_backend_cranelift::compile(&q.float, &opts).context("compiling fp32")?;
             let ci = qcc_backend_cranelift::compile(&q.int, &opts).context("compiling int8")?;
             Some((cf, ci))

@@ -31,7 +31,11 @@ pub fn run_on(
             Ok((r, t0.elapsed().as_secs_f64(), None))
         }
         Backend::Cranelift => {
-            let opts = qcc_backend_cranelift::CompileOptions { threads, ..Default::default() };
+            let opts = qcc_backend_cranelift::CompileOptions {
+                threads,
+                limits: qcc::limits(),
+                ..Default::default()
+            };
             let m = qcc_backend_cranelift::compile(g, &opts).context("Cranelift compile")?;
             let t0 = std::time::Instant::now();
             let r = samples.iter().map(|s| m.run(s)).collect::<Result<Vec<_>, _>>()?;
