@@ -343,7 +343,7 @@ def gen_npz():
     npz_case("npz_bad_magic", npz_bytes([("x", b"\x93NUMPX\x01\x00\x10\x00" + b" " * 16)]), "`x`")
     npz_case("npz_missing_input", npz_bytes([("z", npy_bytes(x))]), "no array named `x`")
     npz_case("npz_wrong_sample_shape", npz_bytes([("x", npy_bytes(np.ones((2, 3, 5), np.float32)))]), "shape")
-    npz_case("npz_wrong_rank", npz_bytes([("x", npy_bytes(np.ones((2, 4), np.float32)))]), "shape")
+    npz_case("npz_wrong_rank", npz_bytes([("x", npy_bytes(np.ones((2, 4, 3), np.float32)))]), "shape")
     npz_case("npz_wrong_dtype_for_model", npz_bytes([("x", npy_bytes(np.ones((2, 1, 4), np.int64)))]),
              "model wants f32")
     npz_case("npz_scalar", npz_bytes([("x", npy_bytes(np.float32(1.0)))]), "scalar")
