@@ -17,4 +17,4 @@ pub mod model;
 
 pub use error::BackendError;
 pub use isa::{DotPath, IsaOptions};
-pub use model::{compile, CompileOptions, CompiledModel};
+pub use model::{compile, CompileOptions, CompiledModel, MIN_SPLIT_BYTES};

@@ -30,6 +30,9 @@ pub struct CompileOptions {
     /// Resource limits: the planned arena must fit `limits.max_arena_bytes` (checked before it
     /// is allocated; [`qcc_lowering::LowerError::Limit`]).
     pub limits: qcc_ir::Limits,
+    /// With `threads > 1`, steps touching fewer bytes than this run on one thread (None:
+    /// [`MIN_SPLIT_BYTES`]; tests pass `Some(0)` to split every splittable step).
+    pub min_split_bytes: Option<usize>,
 }
 
 /// The run-time data of one step (what the kernel's pointer parameters point at).
@@ -55,6 +58,7 @@ pub struct CompiledModel {
     arena: Mutex<AlignedBytes>,
     const_bufs: Vec<Option<AlignedBytes>>,
     threads: usize,
+    min_split_bytes: usize,
     compile_time: Duration,
     /// Written by kernels that detect bad run-time data (Gather indices): the failing step + 1.
     status: Box<AtomicU32>,
@@ -170,10 +174,16 @@ pub fn compile(g: &Graph, opts: &CompileOptions) -> Result<CompiledModel, Backen
         arena,
         const_bufs,
         threads: opts.threads.max(1),
+        min_split_bytes: opts.min_split_bytes.unwrap_or(MIN_SPLIT_BYTES),
         compile_time: start.elapsed(),
         status,
     })
 }
+
+/// Steps touching fewer bytes (operands + result) run on one thread even with `threads > 1`:
+/// handing rows to other threads costs microseconds, more than such a step takes (measured:
+/// the digits CNN ran 10× slower with 2 threads when every step was split).
+pub const MIN_SPLIT_BYTES: usize = 32 * 1024;
 
 /// Kernel functions, their data and sharing keys, one per step (see [`build_steps`]).
 pub(crate) type StepKernels = (Vec<Function>, Vec<StepData>, Vec<Option<String>>);
@@ -520,7 +530,9 @@ impl CompiledModel {
                 unsafe { f(p[0].0, p[1].0, p[2].0, p[3].0, p[4].0, m0 as i64, m1 as i64) }
             };
             let t0 = Instant::now();
-            if d.row_split && d.rows >= 2 * self.threads {
+            let touched: usize =
+                st.inputs.iter().chain([&st.output]).map(|&b| l.buffers[b].bytes()).sum();
+            if d.row_split && d.rows >= 2 * self.threads && touched >= self.min_split_bytes {
                 let chunk = d.rows.div_ceil(self.threads);
                 rayon::scope(|s| {
                     for t in 0..self.threads {

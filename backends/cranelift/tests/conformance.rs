@@ -12,7 +12,10 @@ impl qcc_backend_conformance::Backend for Cranelift {
     type Compiled = CompiledModel;
 
     fn compile(g: &Graph, threads: usize) -> Result<CompiledModel, String> {
-        compile(g, &CompileOptions { threads, ..Default::default() }).map_err(|e| e.to_string())
+        // Split every splittable step (not only large ones) so that small cases exercise the
+        // threaded path.
+        let opts = CompileOptions { threads, min_split_bytes: Some(0), ..Default::default() };
+        compile(g, &opts).map_err(|e| e.to_string())
     }
 
     fn run(c: &CompiledModel, inputs: &[Tensor]) -> Result<Vec<Tensor>, String> {
