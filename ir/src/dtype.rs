@@ -125,18 +125,7 @@ impl DType {
 
     /// True for types that can carry quantization parameters.
     pub fn is_quantizable(self) -> bool {
-        matches!(
-            self,
-            DType::I32
-                | DType::I16
-                | DType::U16
-                | DType::I8
-                | DType::U8
-                | DType::I4
-                | DType::U4
-                | DType::I2
-                | DType::U2
-        )
+        self.is_int() && self != DType::I64
     }
 
     /// Inclusive value range of an integer type (`None` for floats and bool).

@@ -41,6 +41,8 @@ pub(crate) struct StepData {
     pub(crate) gemm: Option<GemmData>,
     pub(crate) consts: Vec<AlignedBytes>,
     pub(crate) rows: usize,
+    /// Rows may be split across threads (a row kernel whose step touches at least
+    /// `min_split_bytes`; decided in [`compile`]).
     pub(crate) row_split: bool,
     /// Constant buffers passed after the inputs (transformer kernels).
     pub(crate) extra: Vec<AlignedBytes>,
@@ -58,7 +60,6 @@ pub struct CompiledModel {
     arena: Mutex<AlignedBytes>,
     const_bufs: Vec<Option<AlignedBytes>>,
     threads: usize,
-    min_split_bytes: usize,
     compile_time: Duration,
     /// Written by kernels that detect bad run-time data (Gather indices): the failing step + 1.
     status: Box<AtomicU32>,
@@ -86,7 +87,14 @@ pub fn compile(g: &Graph, opts: &CompileOptions) -> Result<CompiledModel, Backen
         .map_err(|e| BackendError::InvalidSpec(format!("shape inference: {e}")))?;
     let lowered = qcc_lowering::lower_with_limits(&typed, &opts.limits)?;
     let mut module = JitModule::new(&opts.isa, &[])?;
-    let (funcs, data, keys) = build_steps(&lowered, module.isa(), module.path())?;
+    let (funcs, mut data, keys) = build_steps(&lowered, module.isa(), module.path())?;
+    // Rows of small steps are not handed to other threads (decided once, here).
+    let min_split = opts.min_split_bytes.unwrap_or(MIN_SPLIT_BYTES);
+    for (st, d) in lowered.steps.iter().zip(&mut data) {
+        let touched: usize =
+            st.inputs.iter().chain([&st.output]).map(|&b| lowered.buffers[b].bytes()).sum();
+        d.row_split &= touched >= min_split;
+    }
     let const_bufs = const_buffers(&lowered);
     let status = Box::new(AtomicU32::new(0));
     let status_ptr = status.as_ptr() as usize;
@@ -174,7 +182,6 @@ pub fn compile(g: &Graph, opts: &CompileOptions) -> Result<CompiledModel, Backen
         arena,
         const_bufs,
         threads: opts.threads.max(1),
-        min_split_bytes: opts.min_split_bytes.unwrap_or(MIN_SPLIT_BYTES),
         compile_time: start.elapsed(),
         status,
     })
@@ -530,9 +537,7 @@ impl CompiledModel {
                 unsafe { f(p[0].0, p[1].0, p[2].0, p[3].0, p[4].0, m0 as i64, m1 as i64) }
             };
             let t0 = Instant::now();
-            let touched: usize =
-                st.inputs.iter().chain([&st.output]).map(|&b| l.buffers[b].bytes()).sum();
-            if d.row_split && d.rows >= 2 * self.threads && touched >= self.min_split_bytes {
+            if d.row_split && d.rows >= 2 * self.threads {
                 let chunk = d.rows.div_ceil(self.threads);
                 rayon::scope(|s| {
                     for t in 0..self.threads {
