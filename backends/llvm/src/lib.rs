@@ -1,0 +1,24 @@
+//! `qcc-backend-llvm`: native code for qcc graphs through LLVM 14 (inkwell), consuming the same
+//! Lowered plan as the Cranelift backend (`qcc-lowering`): only instruction selection and code
+//! generation differ.
+//!
+//! * [`target`]: host CPU and features (on every function), target machines;
+//! * [`shim`]: the LLVM-version-dependent calls (typed pointers in LLVM 14);
+//! * [`emit`]: a thin kernel-writing layer (loops, loads, exact quantization arithmetic);
+//! * [`kernels`]: one generator per kernel of the plan;
+//! * [`model`]: [`compile`] a graph into a [`CompiledModel`] (one module, verified, O3, MCJIT)
+//!   and run it, with rows split across threads like the Cranelift backend.
+//!
+//! LLVM aborts the process on some invalid IR: every module is verified before optimization
+//! and code generation, and a verifier failure is a [`BackendError::Codegen`].
+
+pub mod emit;
+pub mod error;
+pub mod kernels;
+pub mod model;
+pub mod shim;
+pub mod target;
+
+pub use error::BackendError;
+pub use model::{compile, CompileOptions, CompiledModel, MIN_SPLIT_BYTES};
+pub use target::TargetSpec;
