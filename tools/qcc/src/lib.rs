@@ -5,6 +5,7 @@
 //! * [`model`]: loading `.qir`/`.onnx` models and binding data files to their inputs;
 //! * [`calib_inputs`]: calibration samples from `.npz`, `.npy` folders or image folders;
 //! * [`compare`]: checking outputs against references;
+//! * [`engine`]: the native backends (Cranelift, LLVM) behind one interface;
 //! * [`explain`]: the per-node explanation and warnings of `qcc explain`;
 //! * [`metrics`]: fidelity statistics (SQNR, cosine, top-1);
 //! * [`quantize`]: the quantization pipeline; [`sensitivity`]: per-layer sensitivity and
@@ -16,6 +17,7 @@
 pub mod calib_inputs;
 pub mod compare;
 pub mod data;
+pub mod engine;
 pub mod explain;
 pub mod fuzzing;
 pub mod metrics;

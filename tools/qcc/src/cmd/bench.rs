@@ -16,6 +16,7 @@ fn backend_name(b: Backend) -> &'static str {
     match b {
         Backend::Interp => "interp",
         Backend::Cranelift => "cranelift",
+        Backend::Llvm => "llvm",
     }
 }
 
@@ -32,7 +33,7 @@ pub struct BenchArgs {
     /// Where to run.
     #[arg(long, value_enum, default_value_t = Backend::Cranelift)]
     backend: Backend,
-    /// Threads inside one run (the Cranelift backend splits kernels' rows across them).
+    /// Threads inside one run (the native backends split kernels' rows across them).
     #[arg(long, default_value_t = 1)]
     threads: usize,
     /// Timed runs (default: as many as fit in about 2 s, at least 10).
@@ -47,7 +48,8 @@ pub struct BenchArgs {
     /// Bind an ONNX input's shape, e.g. `input_ids=1,128` (repeatable).
     #[arg(long = "input-shape", value_name = "NAME=D,D,...")]
     input_shape: Vec<String>,
-    /// Per-layer time table (interpreter: per node; Cranelift: per kernel step, median of 5 runs).
+    /// Per-layer time table (interpreter: per node; native backends: per kernel step, median of 5
+    /// runs).
     #[arg(long)]
     profile: bool,
     /// Print one JSON object on stdout.
@@ -92,14 +94,14 @@ fn synthetic_inputs(g: &Graph) -> anyhow::Result<Vec<Tensor>> {
 /// A compiled model behind one `run` call.
 enum Engine {
     Interp(Graph),
-    Cranelift(Box<qcc_backend_cranelift::CompiledModel>),
+    Native(Box<dyn qcc::engine::NativeModel>),
 }
 
 impl Engine {
     fn run(&self, inputs: &[Tensor]) -> anyhow::Result<Vec<Tensor>> {
         Ok(match self {
             Engine::Interp(g) => interp::run(g, inputs)?,
-            Engine::Cranelift(m) => m.run(inputs)?,
+            Engine::Native(m) => m.run(inputs)?,
         })
     }
 }
@@ -169,19 +171,12 @@ pub fn run(a: BenchArgs) -> anyhow::Result<i32> {
         None => synthetic_inputs(&g)?,
     };
     let t0 = Instant::now();
-    let engine = match a.backend {
-        Backend::Interp => Engine::Interp(g.clone()),
-        Backend::Cranelift => {
-            let copts = qcc_backend_cranelift::CompileOptions {
-                threads: a.threads,
-                limits: qcc::limits(),
-                ..Default::default()
-            };
-            Engine::Cranelift(Box::new(
-                qcc_backend_cranelift::compile(&g, &copts)
-                    .with_context(|| format!("compiling {} for Cranelift", a.model.display()))?,
-            ))
-        }
+    let engine = match a.backend.native() {
+        None => Engine::Interp(g.clone()),
+        Some(native) => Engine::Native(
+            qcc::engine::compile_native(native, &g, a.threads)
+                .with_context(|| format!("compiling {}", a.model.display()))?,
+        ),
     };
     let compile = t0.elapsed();
     for _ in 0..a.warmup {
@@ -212,7 +207,7 @@ pub fn run(a: BenchArgs) -> anyhow::Result<i32> {
     let profile = if a.profile {
         match &engine {
             Engine::Interp(g) => Some(interp_profile(g, &inputs, 5)?),
-            Engine::Cranelift(m) => {
+            Engine::Native(m) => {
                 let mut rows: Vec<ProfileRow> = m
                     .profile(&inputs, 5)?
                     .into_iter()

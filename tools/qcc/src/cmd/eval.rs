@@ -39,7 +39,7 @@ pub struct EvalArgs {
     /// interpreter (integer: must be bit-exact; float: max abs difference).
     #[arg(long, value_enum, default_value_t = super::run::Backend::Interp)]
     backend: super::run::Backend,
-    /// Threads for `--backend cranelift` (rows of each kernel).
+    /// Threads for `--backend cranelift/llvm` (rows of each kernel).
     #[arg(long, default_value_t = 1)]
     threads: usize,
 }
@@ -119,16 +119,13 @@ pub fn run(a: EvalArgs) -> anyhow::Result<i32> {
     let layers = layer_values(&q.float);
     let mut per_layer: HashMap<Value, Fidelity> = HashMap::new();
     let (mut correct_f, mut correct_q) = (0usize, 0usize);
-    let compiled = match a.backend {
-        super::run::Backend::Interp => None,
-        super::run::Backend::Cranelift => {
-            let opts = qcc_backend_cranelift::CompileOptions {
-                threads: a.threads,
-                limits: qcc::limits(),
-                ..Default::default()
-            };
-            let cf = qcc_backend_cranelift::compile(&q.float, &opts).context("compiling fp32")?;
-            let ci = qcc_backend_cranelift::compile(&q.int, &opts).context("compiling int8")?;
+    let compiled = match a.backend.native() {
+        None => None,
+        Some(native) => {
+            let cf = qcc::engine::compile_native(native, &q.float, a.threads)
+                .context("compiling fp32")?;
+            let ci =
+                qcc::engine::compile_native(native, &q.int, a.threads).context("compiling int8")?;
             Some((cf, ci))
         }
     };

@@ -15,6 +15,19 @@ pub enum Backend {
     Interp,
     /// Native code from the Cranelift JIT (`--threads` splits each kernel's rows).
     Cranelift,
+    /// Native code from the LLVM JIT at the host's full vector width (`--threads` as Cranelift).
+    Llvm,
+}
+
+impl Backend {
+    /// The native backend, if this is one.
+    pub fn native(self) -> Option<qcc::engine::Native> {
+        match self {
+            Backend::Interp => None,
+            Backend::Cranelift => Some(qcc::engine::Native::Cranelift),
+            Backend::Llvm => Some(qcc::engine::Native::Llvm),
+        }
+    }
 }
 
 /// Runs `samples` on `backend`: (results, seconds spent running, compile seconds if any).
@@ -24,21 +37,16 @@ pub fn run_on(
     samples: &[Vec<qcc_ir::Tensor>],
     threads: usize,
 ) -> anyhow::Result<(Vec<Vec<qcc_ir::Tensor>>, f64, Option<f64>)> {
-    match backend {
-        Backend::Interp => {
+    match backend.native() {
+        None => {
             let t0 = std::time::Instant::now();
             let r = qcc::run_interp(g, samples, threads)?;
             Ok((r, t0.elapsed().as_secs_f64(), None))
         }
-        Backend::Cranelift => {
-            let opts = qcc_backend_cranelift::CompileOptions {
-                threads,
-                limits: qcc::limits(),
-                ..Default::default()
-            };
-            let m = qcc_backend_cranelift::compile(g, &opts).context("Cranelift compile")?;
+        Some(native) => {
+            let m = qcc::engine::compile_native(native, g, threads)?;
             let t0 = std::time::Instant::now();
-            let r = samples.iter().map(|s| m.run(s)).collect::<Result<Vec<_>, _>>()?;
+            let r = samples.iter().map(|s| m.run(s)).collect::<anyhow::Result<Vec<_>>>()?;
             Ok((r, t0.elapsed().as_secs_f64(), Some(m.compile_time().as_secs_f64())))
         }
     }
@@ -60,7 +68,7 @@ pub struct RunArgs {
     /// Where to run.
     #[arg(long, value_enum, default_value_t = Backend::Interp)]
     backend: Backend,
-    /// Worker threads (interpreter: samples in parallel; cranelift: rows of each kernel).
+    /// Worker threads (interpreter: samples in parallel; cranelift/llvm: rows of each kernel).
     #[arg(long, default_value_t = 1)]
     threads: usize,
     /// Only the first N samples.
