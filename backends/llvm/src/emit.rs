@@ -167,7 +167,8 @@ pub struct K<'a, 'ctx> {
 }
 
 impl<'a, 'ctx> K<'a, 'ctx> {
-    fn b(&self) -> &Builder<'ctx> {
+    /// The builder (for instructions this layer does not wrap).
+    pub fn b(&self) -> &Builder<'ctx> {
         &self.cg.b
     }
     /// `f32`.
@@ -228,6 +229,59 @@ impl<'a, 'ctx> K<'a, 'ctx> {
         let p = eb.build_alloca(init.get_type(), "var")?;
         self.b().build_store(p, init)?;
         Ok(p)
+    }
+
+    /// A stack array of `n` elements of `ty` (in the entry block), as a pointer to `ty`.
+    pub fn array(&self, ty: impl BasicType<'ctx>, n: usize) -> R<PointerValue<'ctx>> {
+        let eb = self.cg.ctx.create_builder();
+        match self.entry.get_first_instruction() {
+            Some(i) => eb.position_before(&i),
+            None => eb.position_at_end(self.entry),
+        }
+        let arr = eb.build_array_alloca(ty, self.i64c(n as i64), "arr")?;
+        if let Some(i) = arr.as_instruction() {
+            let _ = i.set_alignment(64);
+        }
+        Ok(arr)
+    }
+
+    /// Loads a vector of type `vt` from `&ptr[idx]` (`ptr` points to the element type).
+    pub fn ld_vec(
+        &self,
+        vt: inkwell::types::VectorType<'ctx>,
+        ptr: PointerValue<'ctx>,
+        idx: IntValue<'ctx>,
+    ) -> R<inkwell::values::VectorValue<'ctx>> {
+        let p = shim::gep(self.b(), vt.get_element_type(), ptr, idx)?;
+        let p = shim::ptr_to(self.b(), vt.as_basic_type_enum(), p)?;
+        let v = shim::load(self.b(), vt.as_basic_type_enum(), p)?;
+        if let Some(i) = v.as_instruction_value() {
+            let _ = i.set_alignment(1);
+        }
+        Ok(v.into_vector_value())
+    }
+
+    /// Stores the vector `v` at `&ptr[idx]` (`ptr` points to the element type).
+    pub fn st_vec(
+        &self,
+        ptr: PointerValue<'ctx>,
+        idx: IntValue<'ctx>,
+        v: inkwell::values::VectorValue<'ctx>,
+    ) -> R<()> {
+        let vt = v.get_type();
+        let p = shim::gep(self.b(), vt.get_element_type(), ptr, idx)?;
+        let p = shim::ptr_to(self.b(), vt.as_basic_type_enum(), p)?;
+        let st = self.b().build_store(p, v)?;
+        let _ = st.set_alignment(1);
+        Ok(())
+    }
+
+    /// `lanes` copies of the scalar `v`.
+    pub fn splat(&self, v: IntValue<'ctx>, lanes: usize) -> R<inkwell::values::VectorValue<'ctx>> {
+        let vt = v.get_type().vec_type(lanes as u32);
+        let one = self.b().build_insert_element(vt.get_undef(), v, self.i32c(0), "ins")?;
+        let mask = self.cg.ctx.i32_type().vec_type(lanes as u32).const_zero();
+        Ok(self.b().build_shuffle_vector(one, vt.get_undef(), mask, "splat")?)
     }
 
     /// `for i in lo..hi { body(i) }` (i64, step 1).

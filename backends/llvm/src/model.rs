@@ -341,6 +341,26 @@ impl CompiledModel {
             .collect())
     }
 
+    /// Time of `iters` calls of step `step` alone (one thread, all rows) on the arena as the
+    /// last [`CompiledModel::run`] left it: kernel benchmarks without the input/output copies.
+    pub fn time_step(&self, step: usize, iters: u64) -> Result<Duration, BackendError> {
+        let &(f, info) = self
+            .steps
+            .get(step)
+            .ok_or_else(|| BackendError::BadInput(format!("no step {step}")))?;
+        let mut arena = self
+            .arena
+            .lock()
+            .map_err(|_| BackendError::BadInput("arena poisoned by a panic".into()))?;
+        let base = arena.as_mut_slice().as_mut_ptr();
+        let t0 = Instant::now();
+        for _ in 0..iters {
+            // SAFETY: the step was generated for this arena and its full row range.
+            unsafe { f(base, 0, info.rows as i64) };
+        }
+        Ok(t0.elapsed())
+    }
+
     /// Runs the steps one by one (rows split across threads), reporting each step's time.
     fn each_step(&self, base: *mut u8, on_step: &mut dyn FnMut(usize, Duration)) {
         #[derive(Clone, Copy)]
