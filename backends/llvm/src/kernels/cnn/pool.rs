@@ -71,7 +71,7 @@ pub(super) fn global<'ctx>(
             let mv = k.f32c(q.m);
             let fin = |s| -> R<_> {
                 let s = k.sub(s, off)?;
-                let r = k.requant(s, 0, mv, q.zero_point, lo, hi)?;
+                let r = super::requant(&k, s, mv, q.zero_point, lo, hi)?;
                 k.trunc(r, i8t)
             };
             if p.nhwc && c <= MAX_SCRATCH {
