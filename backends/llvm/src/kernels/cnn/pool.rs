@@ -8,16 +8,20 @@
 //! * [`pool2d`]: f32 MaxPool / AveragePool over NHWC, rows `n·oh` split across threads; the
 //!   window taps are unrolled around a contiguous channel loop, padding taps read a zero
 //!   padding pixel (max skips them; the average adds their 0.0 and divides by the window, or
-//!   by the in-image taps without `count_include_pad`).
+//!   by the in-image taps without `count_include_pad`). Windows over 64 taps loop over their
+//!   taps at run time instead, accumulating in the output pixel (same order).
 
-use super::{ld8, scratch, split_row, tap_ptrs, taps};
-use crate::emit::{q8_range, Cg, R};
-use inkwell::values::FunctionValue;
-use inkwell::FloatPredicate;
+use super::{gep, ld8, scratch, split_row, tap_ptrs, taps};
+use crate::emit::{q8_range, Cg, K, R};
+use inkwell::values::{FunctionValue, IntValue, PointerValue};
+use inkwell::{FloatPredicate, IntPredicate};
 use qcc_lowering::cnn::{GlobalPool, Pool2d};
 
 /// Largest NHWC channel count accumulated in a stack array (i32 per channel).
 const MAX_SCRATCH: usize = 16384;
+
+/// Largest window unrolled around the channel loop (larger ones loop over their taps).
+const MAX_UNROLLED_TAPS: usize = 64;
 
 /// Global average pooling (inputs: x; output: `[n, c]`).
 pub(super) fn global<'ctx>(
@@ -122,6 +126,10 @@ pub(super) fn pool2d<'ctx>(cg: &mut Cg<'ctx>, name: &str, p: &Pool2d) -> R<Funct
         let (n, yy) = split_row(&k, r, g.oh)?;
         let rbase = k.mul(r, k.i64c(g.ow as i64))?;
         k.for_n(g.ow, &mut |xo| {
+            if g.kh * g.kw > MAX_UNROLLED_TAPS {
+                let obase = k.mul(k.add(rbase, xo)?, k.i64c(c as i64))?;
+                return pool_pixel_loop(&k, p, (x, y), (n, yy, xo), obase);
+            }
             let tp = taps(&k, &g, (n, yy, xo), c)?;
             let ptrs = tap_ptrs(&k, &tp, x, ppad)?;
             let obase = k.mul(k.add(rbase, xo)?, k.i64c(c as i64))?;
@@ -157,4 +165,59 @@ pub(super) fn pool2d<'ctx>(cg: &mut Cg<'ctx>, name: &str, p: &Pool2d) -> R<Funct
         })
     })?;
     k.finish()
+}
+
+/// One output pixel of a large window: runtime loops over the taps (row-major, the unrolled
+/// form's order), accumulating every channel in the output pixel.
+fn pool_pixel_loop<'ctx>(
+    k: &K<'_, 'ctx>,
+    p: &Pool2d,
+    (x, y): (PointerValue<'ctx>, PointerValue<'ctx>),
+    (n, yy, xo): (IntValue<'ctx>, IntValue<'ctx>, IntValue<'ctx>),
+    obase: IntValue<'ctx>,
+) -> R<()> {
+    let g = p.geom;
+    let c = g.c;
+    let op = gep(k, y, obase)?;
+    let init = k.f32c(if p.max { f32::NEG_INFINITY } else { 0.0 });
+    k.for_n(c, &mut |ch| k.st(op, ch, init))?;
+    let cnt = k.var(k.i32c(0).into())?;
+    let y0 = k.sub(k.mul(yy, k.i64c(g.stride.0 as i64))?, k.i64c(g.pad.0 as i64))?;
+    let x0 = k.sub(k.mul(xo, k.i64c(g.stride.1 as i64))?, k.i64c(g.pad.1 as i64))?;
+    let img = k.mul(n, k.i64c(g.h as i64))?;
+    k.for_n(g.kh, &mut |i| {
+        let iy = k.add(y0, k.mul(i, k.i64c(g.dilation.0 as i64))?)?;
+        let oky = k.icmp(IntPredicate::ULT, iy, k.i64c(g.h as i64))?;
+        let row = k.mul(k.add(img, iy)?, k.i64c(g.w as i64))?;
+        k.for_n(g.kw, &mut |j| {
+            let ix = k.add(x0, k.mul(j, k.i64c(g.dilation.1 as i64))?)?;
+            let okx = k.icmp(IntPredicate::ULT, ix, k.i64c(g.w as i64))?;
+            let ok = super::and(k, oky, okx)?;
+            let c1 =
+                k.add(k.get(k.int(32), cnt)?.into_int_value(), k.ext(ok, k.int(32), false)?)?;
+            k.set(cnt, c1)?;
+            // Padding taps: skipped by max, +0.0 (no change) for the average.
+            k.if_(ok, &mut || {
+                let xp = gep(k, x, k.mul(k.add(row, ix)?, k.i64c(c as i64))?)?;
+                k.for_n(c, &mut |ch| {
+                    let (v, a) = (k.ldf(xp, ch)?, k.ldf(op, ch)?);
+                    let r = if p.max {
+                        k.fsel(k.fcmp(FloatPredicate::OGT, v, a)?, v, a)?
+                    } else {
+                        k.fadd(a, v)?
+                    };
+                    k.st(op, ch, r)
+                })
+            })
+        })
+    })?;
+    if !p.max {
+        let d = if p.count_include_pad {
+            k.f32c((g.kh * g.kw) as f32)
+        } else {
+            k.sitofp(k.get(k.int(32), cnt)?.into_int_value())?
+        };
+        k.for_n(c, &mut |ch| k.st(op, ch, k.fdiv(k.ldf(op, ch)?, d)?))?;
+    }
+    Ok(())
 }
