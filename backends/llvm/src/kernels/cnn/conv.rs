@@ -140,10 +140,25 @@ fn reorder<T: Copy>(w: &[T], m: usize, cg: usize, taps: usize, depthwise: bool) 
     out
 }
 
-fn prep(d: &DirectConv, depthwise: bool) -> Prep {
+fn prep(d: &DirectConv, depthwise: bool) -> R<Prep> {
     let g = d.geom;
-    let (m, taps, cg) = (d.m, g.kh * g.kw, g.c / d.group);
-    match &d.data {
+    let (m, taps, cg) = (d.m, g.kh * g.kw, g.c / d.group.max(1));
+    let bad = |what: &str| Err(crate::BackendError::InvalidSpec(format!("direct_conv: {what}")));
+    let (wlen, blen, mlen) = match &d.data {
+        DirectData::F32 { w, bias } => (w.len(), bias.as_ref().map(Vec::len), None),
+        DirectData::Quant(q) => (
+            q.w.len(),
+            q.bias.as_ref().map(Vec::len),
+            q.requant.as_ref().map(|r| r.multipliers.len()),
+        ),
+    };
+    if d.group == 0 || g.c % d.group != 0 || m % d.group != 0 || wlen != m * cg * taps {
+        return bad("weights do not match the geometry");
+    }
+    if blen.is_some_and(|b| b != m) || mlen.is_some_and(|l| l != 1 && l != m) {
+        return bad("bias or multipliers do not match the output channels");
+    }
+    Ok(match &d.data {
         DirectData::F32 { w, bias } => Prep {
             w: f32_bytes(&reorder(w, m, cg, taps, depthwise)),
             bias: f32_bytes(
@@ -179,7 +194,7 @@ fn prep(d: &DirectConv, depthwise: bool) -> Prep {
             });
             Prep { w, bias: i32_bytes(&bias), mult, pad: vec![q.x_zero_point as u8; g.c] }
         }
-    }
+    })
 }
 
 /// The direct convolution (inputs: x NHWC; output: y NHWC).
@@ -189,10 +204,10 @@ pub(super) fn direct<'ctx>(
     d: &DirectConv,
 ) -> R<FunctionValue<'ctx>> {
     let g = d.geom;
-    let (m, group) = (d.m, d.group);
+    let (m, group) = (d.m, d.group.max(1));
     let (cgp, mg) = (g.c / group, m / group);
     let depthwise = cgp == 1 && mg == 1;
-    let p = prep(d, depthwise);
+    let p = prep(d, depthwise)?;
     let (aw, ab, apad) = (cg.constant(&p.w), cg.constant(&p.bias), cg.constant(&p.pad));
     let am = p.mult.as_ref().map(|v| cg.constant(v));
     let k = cg.kernel(name, 2)?;
