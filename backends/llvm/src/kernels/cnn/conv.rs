@@ -152,7 +152,11 @@ fn prep(d: &DirectConv, depthwise: bool) -> R<Prep> {
             q.requant.as_ref().map(|r| r.multipliers.len()),
         ),
     };
-    if d.group == 0 || g.c % d.group != 0 || m % d.group != 0 || wlen != m * cg * taps {
+    if d.group == 0
+        || !g.c.is_multiple_of(d.group)
+        || !m.is_multiple_of(d.group)
+        || wlen != m * cg * taps
+    {
         return bad("weights do not match the geometry");
     }
     if blen.is_some_and(|b| b != m) || mlen.is_some_and(|l| l != 1 && l != m) {
