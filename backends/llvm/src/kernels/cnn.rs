@@ -1,16 +1,198 @@
-//! CNN-family kernels (to be written): im2col, direct convolution, relayout, quantized binary,
-//! table lookup, global average pooling, 2-d pooling and f32 activations.
+//! CNN-family kernels: im2col, direct (depthwise/grouped) convolution and relayout
+//! ([`conv`]), global average and 2-d pooling ([`pool`]), quantized binary ops, table lookup
+//! and f32 activations ([`qelem`]). The arithmetic mirrors the interpreter and the Cranelift
+//! backend exactly (integer results bit-exact); convolutions and 2-d pooling split their rows
+//! `n·oh` across threads, the others run whole.
+//!
+//! The loop nests keep the innermost loop contiguous and independent across iterations
+//! (channels innermost over NHWC data, window taps unrolled around it) so LLVM's loop
+//! vectorizer widens it; float sums keep the reference order per output element.
 
-use super::Built;
-use crate::emit::{Cg, R};
-use qcc_lowering::{LoweredModel, Step};
+mod conv;
+mod pool;
+mod qelem;
+
+use super::{rows, whole, Built};
+use crate::emit::{Cg, K, R};
+use inkwell::types::IntType;
+use inkwell::values::{FloatValue, IntValue, PointerValue};
+use inkwell::{FloatPredicate, IntPredicate};
+use qcc_lowering::cnn::ConvGeom;
+use qcc_lowering::{Kernel, LoweredModel, Step};
 
 /// The step's kernel if it belongs to the CNN family.
 pub(crate) fn build<'ctx>(
-    _cg: &mut Cg<'ctx>,
-    _l: &LoweredModel,
-    _st: &Step,
-    _name: &str,
+    cg: &mut Cg<'ctx>,
+    l: &LoweredModel,
+    st: &Step,
+    name: &str,
 ) -> R<Option<Built<'ctx>>> {
-    Ok(None)
+    let n = l.buffers[st.output].numel();
+    Ok(Some(match &st.kernel {
+        Kernel::Im2col(k) => rows(conv::im2col(cg, name, k)?, k.geom.rows()),
+        Kernel::DirectConv(k) => rows(conv::direct(cg, name, k)?, k.geom.rows()),
+        Kernel::Relayout(k) => whole(conv::relayout(cg, name, k)?),
+        Kernel::QBinary(k) => whole(qelem::qbinary(cg, name, k)?),
+        Kernel::Lut { signed } => whole(qelem::lut(cg, name, *signed, n)?),
+        Kernel::GlobalAvgPool(k) => whole(pool::global(cg, name, k)?),
+        Kernel::Pool2d(k) => rows(pool::pool2d(cg, name, k)?, k.geom.rows()),
+        Kernel::Act(a) => whole(qelem::activation(cg, name, *a, n)?),
+        _ => return Ok(None),
+    }))
+}
+
+/// `&ptr[idx]` (a pointer of the same element type).
+pub(super) fn gep<'ctx>(
+    k: &K<'_, 'ctx>,
+    ptr: PointerValue<'ctx>,
+    idx: IntValue<'ctx>,
+) -> R<PointerValue<'ctx>> {
+    let elem = ptr.get_type().get_element_type();
+    let elem = inkwell::types::BasicTypeEnum::try_from(elem)
+        .map_err(|_| crate::BackendError::codegen("gep", "pointer to a non-basic type"))?;
+    Ok(crate::shim::gep(&k.cg.b, elem, ptr, idx)?)
+}
+
+/// `a / c` (unsigned, constant divisor).
+pub(super) fn udiv<'ctx>(k: &K<'_, 'ctx>, a: IntValue<'ctx>, c: usize) -> R<IntValue<'ctx>> {
+    Ok(k.cg.b.build_int_unsigned_div(a, k.i64c(c as i64), "udiv")?)
+}
+
+/// `a % c` (unsigned, constant divisor).
+pub(super) fn urem<'ctx>(k: &K<'_, 'ctx>, a: IntValue<'ctx>, c: usize) -> R<IntValue<'ctx>> {
+    Ok(k.cg.b.build_int_unsigned_rem(a, k.i64c(c as i64), "urem")?)
+}
+
+/// `a & b` (i1).
+pub(super) fn and<'ctx>(
+    k: &K<'_, 'ctx>,
+    a: IntValue<'ctx>,
+    b: IntValue<'ctx>,
+) -> R<IntValue<'ctx>> {
+    Ok(k.cg.b.build_and(a, b, "and")?)
+}
+
+/// `!a` (i1).
+pub(super) fn not<'ctx>(k: &K<'_, 'ctx>, a: IntValue<'ctx>) -> R<IntValue<'ctx>> {
+    Ok(k.cg.b.build_not(a, "not")?)
+}
+
+/// A stack array of `len` elements of `ty`, allocated once in the entry block.
+pub(super) fn scratch<'ctx>(
+    k: &K<'_, 'ctx>,
+    ty: IntType<'ctx>,
+    len: usize,
+) -> R<PointerValue<'ctx>> {
+    let entry = k.f.get_first_basic_block().expect("entry block");
+    let eb = k.cg.ctx.create_builder();
+    match entry.get_first_instruction() {
+        Some(i) => eb.position_before(&i),
+        None => eb.position_at_end(entry),
+    }
+    let arr = eb.build_alloca(ty.array_type(len as u32), "scratch")?;
+    Ok(eb.build_pointer_cast(arr, ty.ptr_type(inkwell::AddressSpace::default()), "scr")?)
+}
+
+/// One window tap of an output pixel: the NHWC element index of its input pixel's first
+/// channel and whether it lies inside the image (padding taps are outside).
+pub(super) struct Tap<'ctx> {
+    /// Element index `((n·h + iy)·w + ix)·c` (meaningless outside the image).
+    pub idx: IntValue<'ctx>,
+    /// Inside the image.
+    pub ok: IntValue<'ctx>,
+}
+
+/// (n, y) of output row `r` (`n·oh + y`).
+pub(super) fn split_row<'ctx>(
+    k: &K<'_, 'ctx>,
+    r: IntValue<'ctx>,
+    oh: usize,
+) -> R<(IntValue<'ctx>, IntValue<'ctx>)> {
+    Ok((udiv(k, r, oh)?, urem(k, r, oh)?))
+}
+
+/// The `kh·kw` taps (row-major) of output pixel (n, y, xo) over an NHWC input whose pixel
+/// steps are `pix` elements (`c` for a dense NHWC tensor).
+pub(super) fn taps<'ctx>(
+    k: &K<'_, 'ctx>,
+    g: &ConvGeom,
+    (n, y, xo): (IntValue<'ctx>, IntValue<'ctx>, IntValue<'ctx>),
+    pix: usize,
+) -> R<Vec<Tap<'ctx>>> {
+    let y0 = k.sub(k.mul(y, k.i64c(g.stride.0 as i64))?, k.i64c(g.pad.0 as i64))?;
+    let x0 = k.sub(k.mul(xo, k.i64c(g.stride.1 as i64))?, k.i64c(g.pad.1 as i64))?;
+    let img = k.mul(n, k.i64c(g.h as i64))?;
+    let mut out = Vec::with_capacity(g.kh * g.kw);
+    for i in 0..g.kh {
+        let iy = k.add(y0, k.i64c((i * g.dilation.0) as i64))?;
+        let oky = k.icmp(IntPredicate::ULT, iy, k.i64c(g.h as i64))?;
+        let row = k.mul(k.add(img, iy)?, k.i64c(g.w as i64))?;
+        for j in 0..g.kw {
+            let ix = k.add(x0, k.i64c((j * g.dilation.1) as i64))?;
+            let okx = k.icmp(IntPredicate::ULT, ix, k.i64c(g.w as i64))?;
+            let idx = k.mul(k.add(row, ix)?, k.i64c(pix as i64))?;
+            out.push(Tap { idx, ok: and(k, oky, okx)? });
+        }
+    }
+    Ok(out)
+}
+
+/// Per tap, the pointer to its input pixel in `x`, or `pad` (a padding pixel) outside.
+pub(super) fn tap_ptrs<'ctx>(
+    k: &K<'_, 'ctx>,
+    taps: &[Tap<'ctx>],
+    x: PointerValue<'ctx>,
+    pad: PointerValue<'ctx>,
+) -> R<Vec<PointerValue<'ctx>>> {
+    taps.iter().map(|t| Ok(k.select(t.ok, gep(k, x, t.idx)?, pad)?.into_pointer_value())).collect()
+}
+
+/// Loads an 8-bit element widened to i32.
+pub(super) fn ld8<'ctx>(
+    k: &K<'_, 'ctx>,
+    p: PointerValue<'ctx>,
+    i: IntValue<'ctx>,
+    signed: bool,
+) -> R<IntValue<'ctx>> {
+    k.ext(k.ldi(k.int(8), p, i)?, k.int(32), signed)
+}
+
+/// `saturate(round_half_even(t) + zy)` into `[lo, hi]` (NaN gives `zy` clamped), as i32:
+/// the result of [`K::round_saturate`], computed with a float clamp and a plain conversion.
+/// LLVM 14 does not vectorize `llvm.fptosi.sat`; clamping the rounded value in f32 to
+/// `[lo − zy, hi − zy]` (exact: integers below 2²⁴) first gives the same integer and keeps
+/// the loop vectorizable. Other bounds fall back to [`K::round_saturate`].
+pub(super) fn round_sat<'ctx>(
+    k: &K<'_, 'ctx>,
+    t: FloatValue<'ctx>,
+    zy: i32,
+    lo: i32,
+    hi: i32,
+) -> R<IntValue<'ctx>> {
+    let (l, h) = (lo as i64 - zy as i64, hi as i64 - zy as i64);
+    const EXACT: i64 = 1 << 24;
+    if l > h || l.abs() > EXACT || h.abs() > EXACT {
+        return k.round_saturate(t, zy, lo, hi);
+    }
+    let (lf, hf) = (k.f32c(l as f32), k.f32c(h as f32));
+    let r = k.rint(t)?;
+    let nan = k.fcmp(FloatPredicate::UNO, r, r)?;
+    let r = k.fsel(nan, k.f32c(0.0), r)?;
+    let r = k.fsel(k.fcmp(FloatPredicate::OLT, r, lf)?, lf, r)?;
+    let r = k.fsel(k.fcmp(FloatPredicate::OGT, r, hf)?, hf, r)?;
+    let q = k.cg.b.build_float_to_signed_int(r, k.int(32), "cvt")?;
+    k.add(q, k.i32c(zy))
+}
+
+/// `saturate(round_half_even(f32(acc)·m) + zy)` (`qmath::requantize` with the accumulator
+/// zero point already folded), vectorizable as [`round_sat`].
+pub(super) fn requant<'ctx>(
+    k: &K<'_, 'ctx>,
+    acc: IntValue<'ctx>,
+    m: FloatValue<'ctx>,
+    zy: i32,
+    lo: i32,
+    hi: i32,
+) -> R<IntValue<'ctx>> {
+    round_sat(k, k.fmul(k.sitofp(acc)?, m)?, zy, lo, hi)
 }
