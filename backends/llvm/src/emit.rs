@@ -544,6 +544,12 @@ impl<'a, 'ctx> K<'a, 'ctx> {
     // ----- quantization arithmetic (exactly `qcc_ir::qmath`) -----
 
     /// `saturate(round_half_even(t) + zy)` into `[lo, hi]` (NaN gives `zy` clamped), as i32.
+    ///
+    /// The clamp happens in f32 on the rounded value (to `[lo − zy, hi − zy]`, exact integers
+    /// while within 2²⁴), NaN is replaced by 0, and a plain `fptosi` converts: the same integer
+    /// as `qmath::round_saturate`, and it vectorizes (LLVM 14 keeps `llvm.fptosi.sat` scalar:
+    /// a requantizing depthwise conv ran 1.80 ms with it, 0.26 ms like this). Bounds beyond
+    /// 2²⁴ use `llvm.fptosi.sat` and an integer clamp.
     pub fn round_saturate(
         &self,
         t: FloatValue<'ctx>,
@@ -551,11 +557,22 @@ impl<'a, 'ctx> K<'a, 'ctx> {
         lo: i32,
         hi: i32,
     ) -> R<IntValue<'ctx>> {
-        let q = self.fptosi_sat(self.rint(t)?)?;
+        let (l, h) = (lo as i64 - zy as i64, hi as i64 - zy as i64);
+        const EXACT: i64 = 1 << 24;
+        let r = self.rint(t)?;
+        if l <= h && l.abs() <= EXACT && h.abs() <= EXACT {
+            let (lf, hf) = (self.f32c(l as f32), self.f32c(h as f32));
+            let nan = self.fcmp(FloatPredicate::UNO, r, r)?;
+            let r = self.fsel(nan, self.f32c(0.0), r)?;
+            let r = self.fsel(self.fcmp(FloatPredicate::OLT, r, lf)?, lf, r)?;
+            let r = self.fsel(self.fcmp(FloatPredicate::OGT, r, hf)?, hf, r)?;
+            let q = self.b().build_float_to_signed_int(r, self.int(32), "cvt")?;
+            return self.add(q, self.i32c(zy));
+        }
+        let q = self.fptosi_sat(r)?;
         // clamp(q + zy, lo, hi) computed as clamp(q, lo − zy, hi − zy) + zy: no i32 overflow.
-        let l = (lo as i64 - zy as i64).clamp(i32::MIN as i64, i32::MAX as i64) as i32;
-        let h = (hi as i64 - zy as i64).clamp(i32::MIN as i64, i32::MAX as i64) as i32;
-        let q = self.sclamp(q, self.i32c(l), self.i32c(h))?;
+        let c = |v: i64| v.clamp(i32::MIN as i64, i32::MAX as i64) as i32;
+        let q = self.sclamp(q, self.i32c(c(l)), self.i32c(c(h)))?;
         self.add(q, self.i32c(zy))
     }
     /// `saturate(round_half_even(f32(acc − zx)·m) + zy)` for an i32 accumulator.

@@ -14,9 +14,8 @@ mod qelem;
 
 use super::{rows, whole, Built};
 use crate::emit::{Cg, K, R};
-use inkwell::types::IntType;
-use inkwell::values::{FloatValue, IntValue, PointerValue};
-use inkwell::{FloatPredicate, IntPredicate};
+use inkwell::values::{IntValue, PointerValue};
+use inkwell::IntPredicate;
 use qcc_lowering::cnn::ConvGeom;
 use qcc_lowering::{Kernel, LoweredModel, Step};
 
@@ -75,22 +74,6 @@ pub(super) fn and<'ctx>(
 /// `!a` (i1).
 pub(super) fn not<'ctx>(k: &K<'_, 'ctx>, a: IntValue<'ctx>) -> R<IntValue<'ctx>> {
     Ok(k.cg.b.build_not(a, "not")?)
-}
-
-/// A stack array of `len` elements of `ty`, allocated once in the entry block.
-pub(super) fn scratch<'ctx>(
-    k: &K<'_, 'ctx>,
-    ty: IntType<'ctx>,
-    len: usize,
-) -> R<PointerValue<'ctx>> {
-    let entry = k.f.get_first_basic_block().expect("entry block");
-    let eb = k.cg.ctx.create_builder();
-    match entry.get_first_instruction() {
-        Some(i) => eb.position_before(&i),
-        None => eb.position_at_end(entry),
-    }
-    let arr = eb.build_alloca(ty.array_type(len as u32), "scratch")?;
-    Ok(eb.build_pointer_cast(arr, ty.ptr_type(inkwell::AddressSpace::default()), "scr")?)
 }
 
 /// One window tap of an output pixel: the NHWC element index of its input pixel's first
@@ -155,44 +138,4 @@ pub(super) fn ld8<'ctx>(
     signed: bool,
 ) -> R<IntValue<'ctx>> {
     k.ext(k.ldi(k.int(8), p, i)?, k.int(32), signed)
-}
-
-/// `saturate(round_half_even(t) + zy)` into `[lo, hi]` (NaN gives `zy` clamped), as i32:
-/// the result of [`K::round_saturate`], computed with a float clamp and a plain conversion.
-/// LLVM 14 does not vectorize `llvm.fptosi.sat`; clamping the rounded value in f32 to
-/// `[lo − zy, hi − zy]` (exact: integers below 2²⁴) first gives the same integer and keeps
-/// the loop vectorizable. Other bounds fall back to [`K::round_saturate`].
-pub(super) fn round_sat<'ctx>(
-    k: &K<'_, 'ctx>,
-    t: FloatValue<'ctx>,
-    zy: i32,
-    lo: i32,
-    hi: i32,
-) -> R<IntValue<'ctx>> {
-    let (l, h) = (lo as i64 - zy as i64, hi as i64 - zy as i64);
-    const EXACT: i64 = 1 << 24;
-    if l > h || l.abs() > EXACT || h.abs() > EXACT {
-        return k.round_saturate(t, zy, lo, hi);
-    }
-    let (lf, hf) = (k.f32c(l as f32), k.f32c(h as f32));
-    let r = k.rint(t)?;
-    let nan = k.fcmp(FloatPredicate::UNO, r, r)?;
-    let r = k.fsel(nan, k.f32c(0.0), r)?;
-    let r = k.fsel(k.fcmp(FloatPredicate::OLT, r, lf)?, lf, r)?;
-    let r = k.fsel(k.fcmp(FloatPredicate::OGT, r, hf)?, hf, r)?;
-    let q = k.cg.b.build_float_to_signed_int(r, k.int(32), "cvt")?;
-    k.add(q, k.i32c(zy))
-}
-
-/// `saturate(round_half_even(f32(acc)·m) + zy)` (`qmath::requantize` with the accumulator
-/// zero point already folded), vectorizable as [`round_sat`].
-pub(super) fn requant<'ctx>(
-    k: &K<'_, 'ctx>,
-    acc: IntValue<'ctx>,
-    m: FloatValue<'ctx>,
-    zy: i32,
-    lo: i32,
-    hi: i32,
-) -> R<IntValue<'ctx>> {
-    round_sat(k, k.fmul(k.sitofp(acc)?, m)?, zy, lo, hi)
 }

@@ -25,7 +25,7 @@ fn madd<'ctx>(
 fn pow2<'ctx>(k: &K<'_, 'ctx>, n: inkwell::values::IntValue<'ctx>) -> R<FloatValue<'ctx>> {
     let e = k.add(n, k.i32c(127))?;
     let e = k.mul(e, k.i32c(1 << 23))?;
-    Ok(k.bitcast_f32(e)?)
+    k.bitcast_f32(e)
 }
 
 /// `e^x`.
@@ -75,10 +75,4 @@ pub(crate) fn gelu<'ctx>(k: &K<'_, 'ctx>, x: FloatValue<'ctx>) -> R<FloatValue<'
     let e = erf(k, k.fmul(x, k.f32c(std::f32::consts::FRAC_1_SQRT_2))?)?;
     let e = k.fadd(e, k.f32c(1.0))?;
     k.fmul(k.fmul(x, k.f32c(0.5))?, e)
-}
-
-/// `1 / (1 + e^(−x))`.
-pub(crate) fn sigmoid<'ctx>(k: &K<'_, 'ctx>, x: FloatValue<'ctx>) -> R<FloatValue<'ctx>> {
-    let e = exp(k, k.fsub(k.f32c(0.0), x)?)?;
-    k.fdiv(k.f32c(1.0), k.fadd(k.f32c(1.0), e)?)
 }

@@ -326,7 +326,7 @@ impl<'ctx> Conv<'_, '_, 'ctx> {
         match (&self.quant, self.pm) {
             (Some((_, Some(r))), Some(pm)) => {
                 let mv = k.ldf(pm, co)?;
-                let q = super::requant(k, acc.into_int_value(), mv, r.zero_point, r.lo, r.hi)?;
+                let q = k.requant(acc.into_int_value(), 0, mv, r.zero_point, r.lo, r.hi)?;
                 k.st(op, co, k.trunc(q, k.int(8))?)
             }
             _ => k.st(op, co, acc),

@@ -11,7 +11,7 @@
 //!   by the in-image taps without `count_include_pad`). Windows over 64 taps loop over their
 //!   taps at run time instead, accumulating in the output pixel (same order).
 
-use super::{gep, ld8, scratch, split_row, tap_ptrs, taps};
+use super::{gep, ld8, split_row, tap_ptrs, taps};
 use crate::emit::{q8_range, Cg, K, R};
 use inkwell::values::{FunctionValue, IntValue, PointerValue};
 use inkwell::{FloatPredicate, IntPredicate};
@@ -75,11 +75,11 @@ pub(super) fn global<'ctx>(
             let mv = k.f32c(q.m);
             let fin = |s| -> R<_> {
                 let s = k.sub(s, off)?;
-                let r = super::requant(&k, s, mv, q.zero_point, lo, hi)?;
+                let r = k.requant(s, 0, mv, q.zero_point, lo, hi)?;
                 k.trunc(r, i8t)
             };
             if p.nhwc && c <= MAX_SCRATCH {
-                let acc = scratch(&k, i32t, c)?;
+                let acc = k.array(i32t, c)?;
                 k.for_n(p.n, &mut |n| {
                     let img = k.mul(n, k.i64c((c * hw) as i64))?;
                     let ob = k.mul(n, k.i64c(c as i64))?;

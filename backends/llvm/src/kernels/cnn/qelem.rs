@@ -37,9 +37,9 @@ pub(super) fn qbinary<'ctx>(cg: &mut Cg<'ctx>, name: &str, q: &QBinary) -> R<Fun
             QBinOp::Add { ma, mb } => {
                 let fx = k.fmul(k.sitofp(x)?, k.f32c(ma))?;
                 let fy = k.fmul(k.sitofp(y)?, k.f32c(mb))?;
-                super::round_sat(&k, k.fadd(fx, fy)?, zy, lo, hi)?
+                k.round_saturate(k.fadd(fx, fy)?, zy, lo, hi)?
             }
-            QBinOp::Mul { m } => super::requant(&k, k.mul(x, y)?, k.f32c(m), zy, lo, hi)?,
+            QBinOp::Mul { m } => k.requant(k.mul(x, y)?, 0, k.f32c(m), zy, lo, hi)?,
         };
         k.st(c, ix[2], k.trunc(r, i8t)?)
     })?;
