@@ -68,6 +68,19 @@ pub(crate) fn layer_norm<'ctx>(
     Ok(rows(k.finish()?, nrows))
 }
 
+/// Below this, `e^z` (< 1.7e-38) is taken as 0 in softmax.
+const EXP_FLUSH: f32 = -87.0;
+
+/// `e^z` for a max-subtracted softmax argument (`z ≤ 0` or NaN): 0 below [`EXP_FLUSH`], where
+/// the exact result is a denormal that x86 computes through microcode assists (masked
+/// attention columns sit at −10000: ~100 cycles each); next to the row's maximum (`e^0 = 1`)
+/// such a term changes neither the sum nor any output by more than 2e-38.
+fn exp_shifted<'ctx>(k: &K<'_, 'ctx>, z: FloatValue<'ctx>) -> R<FloatValue<'ctx>> {
+    let lo = k.fcmp(inkwell::FloatPredicate::OLT, z, k.f32c(EXP_FLUSH))?;
+    let e = math::exp(k, k.fsel(lo, k.f32c(EXP_FLUSH), z)?)?;
+    k.fsel(lo, k.f32c(0.0), e)
+}
+
 /// Softmax of one contiguous row of `d` at element `base`.
 fn softmax_row<'ctx>(
     k: &K<'_, 'ctx>,
@@ -81,7 +94,7 @@ fn softmax_row<'ctx>(
         lanes(k, d, k.f32c(f32::NEG_INFINITY), &mut |j| k.ldf(x, at(j)?), &|a, b| k.fmax(a, b))?;
     k.for_n(d, &mut |j| {
         let i = at(j)?;
-        k.st(out, i, math::exp(k, k.fsub(k.ldf(x, i)?, m)?)?)
+        k.st(out, i, exp_shifted(k, k.fsub(k.ldf(x, i)?, m)?)?)
     })?;
     let s = lanes(k, d, k.f32c(0.0), &mut |j| k.ldf(out, at(j)?), &|a, b| k.fadd(a, b))?;
     k.for_n(d, &mut |j| {
@@ -115,7 +128,7 @@ pub(crate) fn softmax<'ctx>(
             let mv = get(m)?;
             k.for_n(d, &mut |j| {
                 let i = at(j)?;
-                let e = math::exp(&k, k.fsub(k.ldf(x, i)?, mv)?)?;
+                let e = exp_shifted(&k, k.fsub(k.ldf(x, i)?, mv)?)?;
                 k.st(out, i, e)?;
                 k.set(s, k.fadd(get(s)?, e)?)
             })?;
