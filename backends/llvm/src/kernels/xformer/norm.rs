@@ -1,0 +1,249 @@
+//! Normalization, float math and reductions in f32:
+//!
+//! * LayerNorm (rows split): per row, mean and variance accumulated in f64 (two passes, as
+//!   the interpreter), `y = f32((x − mean)·inv)·scale + bias` with `inv = 1/√(var + ε)` in f64.
+//! * Softmax (outer index split): `m = max x`, `e = exp(x − m)` ([`exp_vec`])
+//!   stored, `s = Σ e` in f32, `y = e / s`. Each pass over a contiguous row is a separate
+//!   loop, so the `exp` and divide passes vectorize and the max/sum run in [`super::LANES`]
+//!   partial accumulators. Softmax over a non-last axis runs column by column.
+//! * Math (chunks split): Sqrt (exact), Exp, Erf, Gelu elementwise.
+//! * Reduce (whole): Sum/Mean accumulate in f64 (as the interpreter), Max/Min in f32 with NaN
+//!   propagating.
+
+use super::{f64c, f64t, fext, for_chunks, ftrunc, lanes, nest, CHUNK};
+use crate::emit::{Cg, K, R};
+use crate::kernels::{math, rows, whole, Built};
+use inkwell::values::{FloatValue, IntValue, PointerValue};
+use qcc_lowering::{MathOp, ReduceOp};
+
+/// `√v` in f64.
+fn sqrt64<'ctx>(k: &K<'_, 'ctx>, v: FloatValue<'ctx>) -> R<FloatValue<'ctx>> {
+    let t = f64t(k).into();
+    Ok(k.intrinsic("llvm.sqrt", &[t], &[v.into()])?.into_float_value())
+}
+
+/// LayerNorm (inputs: x, scale[d], bias[d]?; output).
+pub(crate) fn layer_norm<'ctx>(
+    cg: &mut Cg<'ctx>,
+    name: &str,
+    (nrows, d): (usize, usize),
+    eps: f32,
+    has_bias: bool,
+) -> R<Built<'ctx>> {
+    let k = cg.kernel(name, if has_bias { 4 } else { 3 })?;
+    let f = k.f32t();
+    let (x, scale) = (k.buf(0, f)?, k.buf(1, f)?);
+    let bias = if has_bias { Some(k.buf(2, f)?) } else { None };
+    let out = k.buf(if has_bias { 3 } else { 2 }, f)?;
+    let dn = f64c(&k, d.max(1) as f64);
+    let add = |a, b| k.fadd(a, b);
+    k.for_range(k.r0, k.r1, &mut |r| {
+        let base = k.mul(r, k.i64c(d as i64))?;
+        let at = |j: IntValue<'ctx>| k.add(base, j);
+        let sum = lanes(&k, d, f64c(&k, 0.0), &mut |j| fext(&k, k.ldf(x, at(j)?)?), &add)?;
+        let mean = k.fdiv(sum, dn)?;
+        let var = lanes(
+            &k,
+            d,
+            f64c(&k, 0.0),
+            &mut |j| {
+                let t = k.fsub(fext(&k, k.ldf(x, at(j)?)?)?, mean)?;
+                k.fmul(t, t)
+            },
+            &add,
+        )?;
+        let var = k.fadd(k.fdiv(var, dn)?, f64c(&k, eps as f64))?;
+        let inv = k.fdiv(f64c(&k, 1.0), sqrt64(&k, var)?)?;
+        k.for_n(d, &mut |j| {
+            let i = at(j)?;
+            let t = k.fmul(k.fsub(fext(&k, k.ldf(x, i)?)?, mean)?, inv)?;
+            let y = k.fmul(ftrunc(&k, t)?, k.ldf(scale, j)?)?;
+            let b = match bias {
+                Some(b) => k.ldf(b, j)?,
+                None => k.f32c(0.0),
+            };
+            k.st(out, i, k.fadd(y, b)?)
+        })
+    })?;
+    Ok(rows(k.finish()?, nrows))
+}
+
+/// Below this, `e^z` (< 1.7e-38) is taken as 0 in softmax.
+const EXP_FLUSH: f32 = -87.0;
+
+/// `e^z` for a max-subtracted softmax argument (`z ≤ 0` or NaN): 0 below [`EXP_FLUSH`], where
+/// the exact result is a denormal that x86 computes through microcode assists (masked
+/// attention columns sit at −10000: ~100 cycles each); next to the row's maximum (`e^0 = 1`)
+/// such a term changes neither the sum nor any output by more than 2e-38.
+fn exp_shifted<'ctx>(k: &K<'_, 'ctx>, z: FloatValue<'ctx>) -> R<FloatValue<'ctx>> {
+    let lo = k.fcmp(inkwell::FloatPredicate::OLT, z, k.f32c(EXP_FLUSH))?;
+    let e = exp_vec(k, k.fsel(lo, k.f32c(EXP_FLUSH), z)?)?;
+    k.fsel(lo, k.f32c(0.0), e)
+}
+
+/// Softmax of one contiguous row of `d` at element `base`.
+fn softmax_row<'ctx>(
+    k: &K<'_, 'ctx>,
+    x: PointerValue<'ctx>,
+    out: PointerValue<'ctx>,
+    base: IntValue<'ctx>,
+    d: usize,
+) -> R<()> {
+    let at = |j: IntValue<'ctx>| k.add(base, j);
+    let m =
+        lanes(k, d, k.f32c(f32::NEG_INFINITY), &mut |j| k.ldf(x, at(j)?), &|a, b| k.fmax(a, b))?;
+    k.for_n(d, &mut |j| {
+        let i = at(j)?;
+        k.st(out, i, exp_shifted(k, k.fsub(k.ldf(x, i)?, m)?)?)
+    })?;
+    let s = lanes(k, d, k.f32c(0.0), &mut |j| k.ldf(out, at(j)?), &|a, b| k.fadd(a, b))?;
+    k.for_n(d, &mut |j| {
+        let i = at(j)?;
+        k.st(out, i, k.fdiv(k.ldf(out, i)?, s)?)
+    })
+}
+
+/// Softmax over the middle axis of `[outer, d, inner]` (input → output).
+pub(crate) fn softmax<'ctx>(
+    cg: &mut Cg<'ctx>,
+    name: &str,
+    outer: usize,
+    d: usize,
+    inner: usize,
+) -> R<Built<'ctx>> {
+    let k = cg.kernel(name, 2)?;
+    let (x, out) = (k.buf(0, k.f32t())?, k.buf(1, k.f32t())?);
+    k.for_range(k.r0, k.r1, &mut |o| {
+        let obase = k.mul(o, k.i64c((d * inner) as i64))?;
+        if inner == 1 {
+            return softmax_row(&k, x, out, obase, d);
+        }
+        k.for_n(inner, &mut |c| {
+            let base = k.add(obase, c)?;
+            let at = |j: IntValue<'ctx>| k.affine(j, inner, base);
+            let m = k.var(k.f32c(f32::NEG_INFINITY).into())?;
+            let s = k.var(k.f32c(0.0).into())?;
+            let get = |v| -> R<FloatValue<'ctx>> { Ok(k.get(k.f32t(), v)?.into_float_value()) };
+            k.for_n(d, &mut |j| k.set(m, k.fmax(get(m)?, k.ldf(x, at(j)?)?)?))?;
+            let mv = get(m)?;
+            k.for_n(d, &mut |j| {
+                let i = at(j)?;
+                let e = exp_shifted(&k, k.fsub(k.ldf(x, i)?, mv)?)?;
+                k.st(out, i, e)?;
+                k.set(s, k.fadd(get(s)?, e)?)
+            })?;
+            let sv = get(s)?;
+            k.for_n(d, &mut |j| {
+                let i = at(j)?;
+                k.st(out, i, k.fdiv(k.ldf(out, i)?, sv)?)
+            })
+        })
+    })?;
+    Ok(rows(k.finish()?, outer))
+}
+
+/// Float elementwise math over `n` elements (input → output).
+pub(crate) fn math<'ctx>(cg: &mut Cg<'ctx>, name: &str, op: MathOp, n: usize) -> R<Built<'ctx>> {
+    let k = cg.kernel(name, 2)?;
+    let (x, y) = (k.buf(0, k.f32t())?, k.buf(1, k.f32t())?);
+    for_chunks(&k, n, CHUNK, &mut |i| {
+        let v = k.ldf(x, i)?;
+        let r = match op {
+            MathOp::Sqrt => k.sqrt(v)?,
+            MathOp::Exp => exp_vec(&k, v)?,
+            MathOp::Erf => math::erf(&k, v)?,
+            MathOp::Gelu => math::gelu(&k, v)?,
+        };
+        k.st(y, i, r)
+    })?;
+    Ok(rows(k.finish()?, n.div_ceil(CHUNK)))
+}
+
+/// Reduction of `shape` over the `reduced` axes (input → output, the kept axes row-major).
+pub(crate) fn reduce<'ctx>(
+    cg: &mut Cg<'ctx>,
+    name: &str,
+    op: ReduceOp,
+    shape: &[usize],
+    reduced: &[bool],
+) -> R<Built<'ctx>> {
+    let r = shape.len();
+    if reduced.len() != r {
+        return Err(crate::BackendError::InvalidSpec("reduce: axes mask rank".into()));
+    }
+    let mut ist = vec![1i64; r];
+    for d in (0..r.saturating_sub(1)).rev() {
+        ist[d] = ist[d + 1] * shape[d + 1] as i64;
+    }
+    let kept: Vec<usize> = (0..r).filter(|&d| !reduced[d]).collect();
+    let red: Vec<usize> = (0..r).filter(|&d| reduced[d]).collect();
+    let kdims: Vec<usize> = kept.iter().map(|&d| shape[d]).collect();
+    let mut ost = vec![1i64; kept.len()];
+    for d in (0..kept.len().saturating_sub(1)).rev() {
+        ost[d] = ost[d + 1] * kdims[d + 1] as i64;
+    }
+    let kst: Vec<i64> = kept.iter().map(|&d| ist[d]).collect();
+    let rdims: Vec<usize> = red.iter().map(|&d| shape[d]).collect();
+    let rst: Vec<i64> = red.iter().map(|&d| ist[d]).collect();
+    let count: usize = rdims.iter().product();
+    let wide = matches!(op, ReduceOp::Sum | ReduceOp::Mean);
+    let k = cg.kernel(name, 2)?;
+    let (x, y) = (k.buf(0, k.f32t())?, k.buf(1, k.f32t())?);
+    let z = k.i64c(0);
+    let ty = if wide { f64t(&k) } else { k.f32t() };
+    nest(&k, &kdims, &[&kst, &ost], 0, [z, z], false, &mut |q| {
+        let init = match op {
+            ReduceOp::Sum | ReduceOp::Mean => f64c(&k, 0.0),
+            ReduceOp::Max => k.f32c(f32::NEG_INFINITY),
+            ReduceOp::Min => k.f32c(f32::INFINITY),
+        };
+        let acc = k.var(init.into())?;
+        nest(&k, &rdims, &[&rst], 0, [q[0]], false, &mut |s| {
+            let v = k.ldf(x, s[0])?;
+            let a = k.get(ty, acc)?.into_float_value();
+            let a = match op {
+                ReduceOp::Sum | ReduceOp::Mean => k.fadd(a, fext(&k, v)?)?,
+                ReduceOp::Max => k.fmax(a, v)?,
+                ReduceOp::Min => k.fmin(a, v)?,
+            };
+            k.set(acc, a)
+        })?;
+        let mut a = k.get(ty, acc)?.into_float_value();
+        if op == ReduceOp::Mean {
+            a = k.fdiv(a, f64c(&k, count as f64))?;
+        }
+        if wide {
+            a = ftrunc(&k, a)?;
+        }
+        k.st(y, q[1], a)
+    })?;
+    Ok(whole(k.finish()?))
+}
+
+/// `e^x`: [`math::exp`]'s algorithm and constants, with `n = rint(x·log2 e)` converted by a
+/// plain `fptosi` (NaN first replaced by 0; the clamp keeps `n` in `[−150, 129]`) instead of
+/// `llvm.fptosi.sat`, which LLVM 14's loop vectorizer does not widen (the whole loop would
+/// stay scalar). Same results as [`math::exp`].
+pub(crate) fn exp_vec<'ctx>(k: &K<'_, 'ctx>, x: FloatValue<'ctx>) -> R<FloatValue<'ctx>> {
+    let x = k.fmax(k.fmin(x, k.f32c(89.0))?, k.f32c(-104.0))?;
+    let fx = k.rint(k.fmul(x, k.f32c(std::f32::consts::LOG2_E))?)?;
+    let r = k.fsub(x, k.fmul(fx, k.f32c(0.693_359_4))?)?;
+    let r = k.fsub(r, k.fmul(fx, k.f32c(-2.121_944_4e-4))?)?;
+    let mut p = k.f32c(1.987_569_1e-4);
+    for c in [1.398_199_9e-3, 8.333_452e-3, 4.166_579_6e-2, 0.166_666_65, 0.5] {
+        p = k.fadd(k.fmul(p, r)?, k.f32c(c))?;
+    }
+    let y = k.fadd(k.fmul(p, k.fmul(r, r)?)?, r)?;
+    let y = k.fadd(y, k.f32c(1.0))?;
+    let nan = k.fcmp(inkwell::FloatPredicate::UNO, fx, fx)?;
+    let fx = k.fsel(nan, k.f32c(0.0), fx)?;
+    let n = k.cg.b.build_float_to_signed_int(fx, k.int(32), "n")?;
+    let n1 = k.ashr(n, 1)?;
+    let n2 = k.sub(n, n1)?;
+    let pow2 = |n: IntValue<'ctx>| -> R<FloatValue<'ctx>> {
+        let e = k.mul(k.add(n, k.i32c(127))?, k.i32c(1 << 23))?;
+        k.bitcast_f32(e)
+    };
+    let y = k.fmul(y, pow2(n1)?)?;
+    k.fmul(y, pow2(n2)?)
+}
