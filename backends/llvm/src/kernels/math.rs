@@ -40,7 +40,11 @@ pub(crate) fn exp<'ctx>(k: &K<'_, 'ctx>, x: FloatValue<'ctx>) -> R<FloatValue<'c
     }
     let y = k.fadd(k.fmul(p, k.fmul(r, r)?)?, r)?;
     let y = k.fadd(y, k.f32c(1.0))?;
-    let n = k.fptosi_sat(fx)?;
+    // A plain conversion (NaN mapped to 0; the clamp keeps n in [−150, 129]): LLVM 14 does
+    // not vectorize `llvm.fptosi.sat`, which would leave every exp loop scalar.
+    let nan = k.fcmp(inkwell::FloatPredicate::UNO, fx, fx)?;
+    let fx = k.fsel(nan, k.f32c(0.0), fx)?;
+    let n = k.b().build_float_to_signed_int(fx, k.int(32), "n")?;
     let n1 = k.ashr(n, 1)?;
     let n2 = k.sub(n, n1)?;
     let y = k.fmul(y, pow2(k, n1)?)?;

@@ -77,7 +77,7 @@ const EXP_FLUSH: f32 = -87.0;
 /// such a term changes neither the sum nor any output by more than 2e-38.
 fn exp_shifted<'ctx>(k: &K<'_, 'ctx>, z: FloatValue<'ctx>) -> R<FloatValue<'ctx>> {
     let lo = k.fcmp(inkwell::FloatPredicate::OLT, z, k.f32c(EXP_FLUSH))?;
-    let e = exp_vec(k, k.fsel(lo, k.f32c(EXP_FLUSH), z)?)?;
+    let e = math::exp(k, k.fsel(lo, k.f32c(EXP_FLUSH), z)?)?;
     k.fsel(lo, k.f32c(0.0), e)
 }
 
@@ -150,7 +150,7 @@ pub(crate) fn math<'ctx>(cg: &mut Cg<'ctx>, name: &str, op: MathOp, n: usize) ->
         let v = k.ldf(x, i)?;
         let r = match op {
             MathOp::Sqrt => k.sqrt(v)?,
-            MathOp::Exp => exp_vec(&k, v)?,
+            MathOp::Exp => math::exp(&k, v)?,
             MathOp::Erf => math::erf(&k, v)?,
             MathOp::Gelu => math::gelu(&k, v)?,
         };
@@ -218,32 +218,4 @@ pub(crate) fn reduce<'ctx>(
         k.st(y, q[1], a)
     })?;
     Ok(whole(k.finish()?))
-}
-
-/// `e^x`: [`math::exp`]'s algorithm and constants, with `n = rint(x·log2 e)` converted by a
-/// plain `fptosi` (NaN first replaced by 0; the clamp keeps `n` in `[−150, 129]`) instead of
-/// `llvm.fptosi.sat`, which LLVM 14's loop vectorizer does not widen (the whole loop would
-/// stay scalar). Same results as [`math::exp`].
-pub(crate) fn exp_vec<'ctx>(k: &K<'_, 'ctx>, x: FloatValue<'ctx>) -> R<FloatValue<'ctx>> {
-    let x = k.fmax(k.fmin(x, k.f32c(89.0))?, k.f32c(-104.0))?;
-    let fx = k.rint(k.fmul(x, k.f32c(std::f32::consts::LOG2_E))?)?;
-    let r = k.fsub(x, k.fmul(fx, k.f32c(0.693_359_4))?)?;
-    let r = k.fsub(r, k.fmul(fx, k.f32c(-2.121_944_4e-4))?)?;
-    let mut p = k.f32c(1.987_569_1e-4);
-    for c in [1.398_199_9e-3, 8.333_452e-3, 4.166_579_6e-2, 0.166_666_65, 0.5] {
-        p = k.fadd(k.fmul(p, r)?, k.f32c(c))?;
-    }
-    let y = k.fadd(k.fmul(p, k.fmul(r, r)?)?, r)?;
-    let y = k.fadd(y, k.f32c(1.0))?;
-    let nan = k.fcmp(inkwell::FloatPredicate::UNO, fx, fx)?;
-    let fx = k.fsel(nan, k.f32c(0.0), fx)?;
-    let n = k.cg.b.build_float_to_signed_int(fx, k.int(32), "n")?;
-    let n1 = k.ashr(n, 1)?;
-    let n2 = k.sub(n, n1)?;
-    let pow2 = |n: IntValue<'ctx>| -> R<FloatValue<'ctx>> {
-        let e = k.mul(k.add(n, k.i32c(127))?, k.i32c(1 << 23))?;
-        k.bitcast_f32(e)
-    };
-    let y = k.fmul(y, pow2(n1)?)?;
-    k.fmul(y, pow2(n2)?)
 }
