@@ -2,10 +2,13 @@
 //!
 //! * LayerNorm (rows split): per row, mean and variance accumulated in f64 (two passes, as
 //!   the interpreter), `y = f32((x − mean)·inv)·scale + bias` with `inv = 1/√(var + ε)` in f64.
-//! * Softmax (outer index split): `m = max x`, `e = exp(x − m)` ([`exp_vec`])
-//!   stored, `s = Σ e` in f32, `y = e / s`. Each pass over a contiguous row is a separate
-//!   loop, so the `exp` and divide passes vectorize and the max/sum run in [`super::LANES`]
-//!   partial accumulators. Softmax over a non-last axis runs column by column.
+//! * Softmax (outer index split): `m = max x`, `e = exp(f64(x − m))` (an f64 polynomial as
+//!   accurate as libm's at f32 output precision) in an f64 scratch row, `s = Σ e` in f64,
+//!   `y = f32(e / s)`: the interpreter's arithmetic, so quantized graphs with a float softmax
+//!   island stay bit-exact (an f32 `exp` moved 8 % of minilm's attention probabilities by an
+//!   ulp and one of them across a quantization step). Each pass over a contiguous row is a
+//!   separate loop, so the `exp` and divide passes vectorize and the max/sum run in
+//!   [`super::LANES`] partial accumulators. Softmax over a non-last axis runs column by column.
 //! * Math (chunks split): Sqrt (exact), Exp, Erf, Gelu elementwise.
 //! * Reduce (whole): Sum/Mean accumulate in f64 (as the interpreter), Max/Min in f32 with NaN
 //!   propagating.
@@ -68,24 +71,38 @@ pub(crate) fn layer_norm<'ctx>(
     Ok(rows(k.finish()?, nrows))
 }
 
-/// Below this, `e^z` (< 1.7e-38) is taken as 0 in softmax.
-const EXP_FLUSH: f32 = -87.0;
-
-/// `e^z` for a max-subtracted softmax argument (`z ≤ 0` or NaN): 0 below [`EXP_FLUSH`], where
-/// the exact result is a denormal that x86 computes through microcode assists (masked
-/// attention columns sit at −10000: ~100 cycles each); next to the row's maximum (`e^0 = 1`)
-/// such a term changes neither the sum nor any output by more than 2e-38.
-fn exp_shifted<'ctx>(k: &K<'_, 'ctx>, z: FloatValue<'ctx>) -> R<FloatValue<'ctx>> {
-    let lo = k.fcmp(inkwell::FloatPredicate::OLT, z, k.f32c(EXP_FLUSH))?;
-    let e = math::exp(k, k.fsel(lo, k.f32c(EXP_FLUSH), z)?)?;
-    k.fsel(lo, k.f32c(0.0), e)
+/// `e^z` in f64 for `z ≤ 0` (f64 `z`), as accurate as the interpreter's libm `exp` at the
+/// f32 precision softmax rounds to: `n = rint(z·log₂e)`, `r = z − n·ln2` (fdlibm's two-part
+/// ln 2), `e^r` by its Taylor series to degree 12 (truncation < 2e-16 on `|r| ≤ ln2/2`), then
+/// `2^n` in the exponent bits. Below −104 the result is taken as 0: after dividing by the sum
+/// (≥ 1, the maximum's term) it is under the smallest f32 denormal either way.
+fn exp_f64<'ctx>(k: &K<'_, 'ctx>, z: FloatValue<'ctx>) -> R<FloatValue<'ctx>> {
+    let c = |v: f64| f64c(k, v);
+    let low = k.fcmp(inkwell::FloatPredicate::OLT, z, c(-104.0))?;
+    let zc = k.fsel(low, c(-104.0), z)?;
+    let t = k.fmul(zc, c(std::f64::consts::LOG2_E))?;
+    let n = k.intrinsic("llvm.rint", &[f64t(k).into()], &[t.into()])?.into_float_value();
+    let r = k.fsub(zc, k.fmul(n, c(6.931_471_803_691_238_164_9e-1))?)?;
+    let r = k.fsub(r, k.fmul(n, c(1.908_214_929_270_587_700_02e-10))?)?;
+    let mut p = c(1.0 / 479_001_600.0); // 1/12!
+    let mut fact = 479_001_600.0f64;
+    for i in (0..12).rev() {
+        fact /= (i + 1) as f64;
+        p = k.fadd(k.fmul(p, r)?, c(1.0 / fact))?;
+    }
+    // NaN was mapped by the clamp's select only for ordered compares: keep it.
+    let ni = k.b().build_float_to_signed_int(n, k.int(64), "n")?;
+    let bits = k.mul(k.add(ni, k.i64c(1023))?, k.i64c(1 << 52))?;
+    let scale = k.b().build_bit_cast(bits, f64t(k), "p2")?.into_float_value();
+    let e = k.fmul(p, scale)?;
+    k.fsel(low, c(0.0), e)
 }
 
-/// Softmax of one contiguous row of `d` at element `base`.
+/// Softmax of one contiguous row of `d` at element `base`, with `e` an f64 scratch row: `m =
+/// max x`, `e = exp(f64(x − m))`, `s = Σ e`, `y = f32(e / s)`, the interpreter's arithmetic.
 fn softmax_row<'ctx>(
     k: &K<'_, 'ctx>,
-    x: PointerValue<'ctx>,
-    out: PointerValue<'ctx>,
+    (x, out, e): (PointerValue<'ctx>, PointerValue<'ctx>, PointerValue<'ctx>),
     base: IntValue<'ctx>,
     d: usize,
 ) -> R<()> {
@@ -93,14 +110,12 @@ fn softmax_row<'ctx>(
     let m =
         lanes(k, d, k.f32c(f32::NEG_INFINITY), &mut |j| k.ldf(x, at(j)?), &|a, b| k.fmax(a, b))?;
     k.for_n(d, &mut |j| {
-        let i = at(j)?;
-        k.st(out, i, exp_shifted(k, k.fsub(k.ldf(x, i)?, m)?)?)
+        let z = fext(k, k.fsub(k.ldf(x, at(j)?)?, m)?)?;
+        k.st(e, j, exp_f64(k, z)?)
     })?;
-    let s = lanes(k, d, k.f32c(0.0), &mut |j| k.ldf(out, at(j)?), &|a, b| k.fadd(a, b))?;
-    k.for_n(d, &mut |j| {
-        let i = at(j)?;
-        k.st(out, i, k.fdiv(k.ldf(out, i)?, s)?)
-    })
+    let ld = |j| -> R<FloatValue<'ctx>> { Ok(k.ld(f64t(k), e, j)?.into_float_value()) };
+    let s = lanes(k, d, f64c(k, 0.0), &mut |j| ld(j), &|a, b| k.fadd(a, b))?;
+    k.for_n(d, &mut |j| k.st(out, at(j)?, ftrunc(k, k.fdiv(ld(j)?, s)?)?))
 }
 
 /// Softmax over the middle axis of `[outer, d, inner]` (input → output).
@@ -113,29 +128,31 @@ pub(crate) fn softmax<'ctx>(
 ) -> R<Built<'ctx>> {
     let k = cg.kernel(name, 2)?;
     let (x, out) = (k.buf(0, k.f32t())?, k.buf(1, k.f32t())?);
+    let e = k.array(f64t(&k), d)?;
     k.for_range(k.r0, k.r1, &mut |o| {
         let obase = k.mul(o, k.i64c((d * inner) as i64))?;
         if inner == 1 {
-            return softmax_row(&k, x, out, obase, d);
+            return softmax_row(&k, (x, out, e), obase, d);
         }
         k.for_n(inner, &mut |c| {
             let base = k.add(obase, c)?;
             let at = |j: IntValue<'ctx>| k.affine(j, inner, base);
             let m = k.var(k.f32c(f32::NEG_INFINITY).into())?;
-            let s = k.var(k.f32c(0.0).into())?;
+            let s = k.var(f64c(&k, 0.0).into())?;
             let get = |v| -> R<FloatValue<'ctx>> { Ok(k.get(k.f32t(), v)?.into_float_value()) };
+            let get64 = |v| -> R<FloatValue<'ctx>> { Ok(k.get(f64t(&k), v)?.into_float_value()) };
             k.for_n(d, &mut |j| k.set(m, k.fmax(get(m)?, k.ldf(x, at(j)?)?)?))?;
             let mv = get(m)?;
             k.for_n(d, &mut |j| {
                 let i = at(j)?;
-                let e = exp_shifted(&k, k.fsub(k.ldf(x, i)?, mv)?)?;
-                k.st(out, i, e)?;
-                k.set(s, k.fadd(get(s)?, e)?)
+                let ej = exp_f64(&k, fext(&k, k.fsub(k.ldf(x, i)?, mv)?)?)?;
+                k.st(e, j, ej)?;
+                k.set(s, k.fadd(get64(s)?, ej)?)
             })?;
-            let sv = get(s)?;
+            let sv = get64(s)?;
             k.for_n(d, &mut |j| {
-                let i = at(j)?;
-                k.st(out, i, k.fdiv(k.ldf(out, i)?, sv)?)
+                let ej = k.ld(f64t(&k), e, j)?.into_float_value();
+                k.st(out, at(j)?, ftrunc(&k, k.fdiv(ej, sv)?)?)
             })
         })
     })?;
