@@ -74,8 +74,18 @@ pub fn i32_bytes(v: &[i32]) -> Vec<u8> {
     v.iter().flat_map(|x| x.to_le_bytes()).collect()
 }
 
+/// Constant data the generated code reads: at an address of this process (JIT) or in a
+/// global of the module (objects, PTX).
+#[derive(Debug, Clone, Copy)]
+pub enum ConstRef<'ctx> {
+    /// Bytes owned by [`Cg::consts`] (kept alive with the compiled model).
+    Addr(usize),
+    /// A global of the module.
+    Global(inkwell::values::GlobalValue<'ctx>),
+}
+
 /// One module being generated: the context's module and builder, the target, and the constant
-/// data its kernels read (embedded by address: the JIT runs in this process).
+/// data its kernels read (by address for the JIT, as globals for objects).
 pub struct Cg<'ctx> {
     /// The LLVM context.
     pub ctx: &'ctx Context,
@@ -85,8 +95,11 @@ pub struct Cg<'ctx> {
     pub b: Builder<'ctx>,
     /// Target (CPU and features go on every function).
     pub target: TargetSpec,
-    /// Constant data referenced by the code.
+    /// Constant data referenced by the code (JIT).
     pub consts: Vec<AlignedBytes>,
+    /// Put constants in module globals (in this address space) instead of referring to this
+    /// process's memory.
+    pub globals: Option<AddressSpace>,
 }
 
 impl<'ctx> Cg<'ctx> {
@@ -94,7 +107,7 @@ impl<'ctx> Cg<'ctx> {
     pub fn new(ctx: &'ctx Context, name: &str, target: TargetSpec) -> Cg<'ctx> {
         let module = ctx.create_module(name);
         module.set_triple(&inkwell::targets::TargetTriple::create(&target.triple));
-        Cg { ctx, module, b: ctx.create_builder(), target, consts: Vec::new() }
+        Cg { ctx, module, b: ctx.create_builder(), target, consts: Vec::new(), globals: None }
     }
 
     /// `i8*`.
@@ -142,12 +155,65 @@ impl<'ctx> Cg<'ctx> {
         Ok(K { cg: self, f, entry, bufs, r0, r1 })
     }
 
-    /// Keeps `bytes` alive with the module and returns their address.
-    pub fn constant(&mut self, bytes: &[u8]) -> usize {
-        let a = AlignedBytes::new(bytes);
-        let p = a.as_ptr() as usize;
-        self.consts.push(a);
-        p
+    /// Constant bytes for the generated code: kept alive with the model (JIT) or a private
+    /// global of the module (64-byte aligned).
+    pub fn constant(&mut self, bytes: &[u8]) -> ConstRef<'ctx> {
+        match self.globals {
+            None => {
+                let a = AlignedBytes::new(bytes);
+                let p = a.as_ptr() as usize;
+                self.consts.push(a);
+                ConstRef::Addr(p)
+            }
+            Some(space) => {
+                let init = self.ctx.const_string(bytes, false);
+                let g = self.module.add_global(init.get_type(), Some(space), "const");
+                g.set_initializer(&init);
+                g.set_constant(true);
+                g.set_linkage(Linkage::Private);
+                g.set_alignment(64);
+                ConstRef::Global(g)
+            }
+        }
+    }
+
+    /// A zero-initialized mutable i32 (the run's status word), as [`Cg::constant`] places it.
+    pub fn status_word(&mut self) -> ConstRef<'ctx> {
+        match self.globals {
+            None => {
+                let a = AlignedBytes::zeroed(4);
+                let p = a.as_ptr() as usize;
+                self.consts.push(a);
+                ConstRef::Addr(p)
+            }
+            Some(space) => {
+                let t = self.ctx.i32_type();
+                let g = self.module.add_global(t, Some(space), "qcc_status");
+                g.set_initializer(&t.const_zero());
+                ConstRef::Global(g)
+            }
+        }
+    }
+
+    /// A constant as an `i8*` in the generic address space (at the builder's position).
+    pub fn const_i8p(&self, c: ConstRef<'ctx>) -> R<PointerValue<'ctx>> {
+        Ok(match c {
+            ConstRef::Addr(a) => self.b.build_int_to_ptr(
+                self.ctx.i64_type().const_int(a as u64, false),
+                self.i8p(),
+                "k",
+            )?,
+            ConstRef::Global(g) => {
+                let p = g.as_pointer_value();
+                let sp = p.get_type().get_address_space();
+                let p = self.b.build_pointer_cast(p, self.ctx.i8_type().ptr_type(sp), "g8")?;
+                if sp == AddressSpace::default() {
+                    p
+                } else {
+                    self.b.build_address_space_cast(p, self.i8p(), "gen")?
+                }
+            }
+        })
     }
 }
 
@@ -213,9 +279,13 @@ impl<'a, 'ctx> K<'a, 'ctx> {
         Ok(shim::ptr_to(self.b(), elem.as_basic_type_enum(), self.bufs[i])?)
     }
 
-    /// Constant data (kept alive by the module) as a pointer to `elem`.
-    pub fn const_ptr(&self, addr: usize, elem: impl BasicType<'ctx>) -> R<PointerValue<'ctx>> {
-        let p = self.b().build_int_to_ptr(self.i64c(addr as i64), self.cg.i8p(), "k")?;
+    /// Constant data ([`Cg::constant`]) as a pointer to `elem`.
+    pub fn const_ptr(
+        &self,
+        c: ConstRef<'ctx>,
+        elem: impl BasicType<'ctx>,
+    ) -> R<PointerValue<'ctx>> {
+        let p = self.cg.const_i8p(c)?;
         Ok(shim::ptr_to(self.b(), elem.as_basic_type_enum(), p)?)
     }
 

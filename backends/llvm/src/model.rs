@@ -5,7 +5,7 @@
 //! copies them into the arena and runs either the model function (one thread) or the steps with
 //! their rows split across threads (the Cranelift backend's scheme).
 
-use crate::emit::{AlignedBytes, Cg, R};
+use crate::emit::{AlignedBytes, Cg, ConstRef, R};
 use crate::kernels;
 use crate::target::TargetSpec;
 use crate::BackendError;
@@ -94,7 +94,8 @@ pub fn compile(g: &Graph, opts: &CompileOptions) -> Result<CompiledModel, Backen
     let ctx_ref: &'static Context = unsafe { &*(ctx.as_ref() as *const Context) };
     let mut cg = Cg::new(ctx_ref, "qcc_model", target);
     let min_split = opts.min_split_bytes.unwrap_or(MIN_SPLIT_BYTES);
-    let (wrappers, infos) = build_module(&mut cg, &lowered, status.as_ptr() as usize, min_split)?;
+    let status_ref = ConstRef::Addr(status.as_ptr() as usize);
+    let (wrappers, infos) = build_module(&mut cg, &lowered, status_ref, min_split)?;
     cg.module.verify().map_err(|e| BackendError::codegen("module (verifier)", e.to_string()))?;
     let t_opt = Instant::now();
     cg.module
@@ -148,14 +149,14 @@ pub fn compile(g: &Graph, opts: &CompileOptions) -> Result<CompiledModel, Backen
 
 /// Generates every step's kernel, an external wrapper `step{i}(i8* arena, i64 r0, i64 r1)` per
 /// step, and `model(i8* arena)`; returns the wrapper names and step infos.
-fn build_module(
-    cg: &mut Cg<'_>,
+pub(crate) fn build_module<'ctx>(
+    cg: &mut Cg<'ctx>,
     l: &LoweredModel,
-    status: usize,
+    status: ConstRef<'ctx>,
     min_split: usize,
 ) -> R<(Vec<String>, Vec<StepInfo>)> {
     // Constant buffers of the plan (weights that stay separate operands, tables, shapes).
-    let consts: Vec<Option<usize>> = l
+    let consts: Vec<Option<ConstRef<'ctx>>> = l
         .buffers
         .iter()
         .map(|b| match &b.storage {
@@ -165,7 +166,7 @@ fn build_module(
         .collect();
     let mut names = Vec::new();
     let mut infos = Vec::new();
-    let mut impls: Vec<FunctionValue<'_>> = Vec::new();
+    let mut impls: Vec<FunctionValue<'ctx>> = Vec::new();
     for (i, st) in l.steps.iter().enumerate() {
         let name = format!("k{i}_{}", st.kernel.name());
         let (f, mut info) = kernels::build(cg, l, i, &name, status)?;
@@ -187,18 +188,16 @@ fn build_module(
         let bb = ctx.append_basic_block(w, "entry");
         cg.b.position_at_end(bb);
         let arena = w.get_nth_param(0).unwrap().into_pointer_value();
-        let mut args: Vec<BasicMetadataValueEnum<'_>> = Vec::new();
+        let mut args: Vec<BasicMetadataValueEnum<'ctx>> = Vec::new();
         for &b in st.inputs.iter().chain([&st.output]) {
-            let p: PointerValue<'_> = match (l.offset(b), consts[b]) {
+            let p: PointerValue<'ctx> = match (l.offset(b), consts[b]) {
                 (Some(off), _) => {
                     // SAFETY (of the LLVM call): the plan's offsets lie inside the arena.
                     unsafe {
                         cg.b.build_in_bounds_gep(arena, &[i64t.const_int(off as u64, false)], "a")?
                     }
                 }
-                (None, Some(addr)) => {
-                    cg.b.build_int_to_ptr(i64t.const_int(addr as u64, false), cg.i8p(), "k")?
-                }
+                (None, Some(c)) => cg.const_i8p(c)?,
                 (None, None) => {
                     return Err(BackendError::InvalidSpec(format!("buffer {b} has no storage")))
                 }
@@ -219,7 +218,7 @@ fn build_module(
     cg.b.position_at_end(bb);
     let arena = m.get_nth_param(0).unwrap();
     for (w, info) in wrappers.iter().zip(&infos) {
-        let args: [BasicMetadataValueEnum<'_>; 3] = [
+        let args: [BasicMetadataValueEnum<'ctx>; 3] = [
             arena.into(),
             i64t.const_int(0, false).into(),
             i64t.const_int(info.rows as u64, false).into(),

@@ -14,7 +14,7 @@ pub mod gemm;
 pub mod math;
 pub mod xformer;
 
-use crate::emit::{Cg, R};
+use crate::emit::{Cg, ConstRef, R};
 use crate::model::StepInfo;
 use crate::BackendError;
 use inkwell::values::FunctionValue;
@@ -24,13 +24,13 @@ use qcc_lowering::{Kernel, LoweredModel};
 pub type Built<'ctx> = (FunctionValue<'ctx>, StepInfo);
 
 /// One step's kernel. Buffer parameters: the step's inputs, then its output; `status` is the
-/// address of the run's status word (kernels that detect bad run-time data write `step + 1`).
+/// run's status word (kernels that detect bad run-time data write `step + 1`).
 pub(crate) fn build<'ctx>(
     cg: &mut Cg<'ctx>,
     l: &LoweredModel,
     step: usize,
     name: &str,
-    status: usize,
+    status: ConstRef<'ctx>,
 ) -> R<Built<'ctx>> {
     let st = &l.steps[step];
     let built = match &st.kernel {

@@ -35,7 +35,7 @@ pub(crate) fn build<'ctx>(
     st: &Step,
     name: &str,
     step: usize,
-    status: usize,
+    status: crate::emit::ConstRef<'ctx>,
 ) -> R<Option<Built<'ctx>>> {
     Ok(Some(match &st.kernel {
         Kernel::BatchMatMul(s) => bmm::build(cg, name, s)?,

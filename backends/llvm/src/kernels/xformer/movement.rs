@@ -43,7 +43,7 @@ pub(crate) fn gather<'ctx>(
     name: &str,
     g: &GatherSpec,
     step: usize,
-    status: usize,
+    status: crate::emit::ConstRef<'ctx>,
 ) -> R<Built<'ctx>> {
     let k = cg.kernel(name, 3)?;
     let ty = elem_type(&k, g.elem_bytes)?;
