@@ -354,6 +354,18 @@ impl<'a, 'ctx> K<'a, 'ctx> {
         Ok(self.b().build_shuffle_vector(one, vt.get_undef(), mask, "splat")?)
     }
 
+    /// `lanes` copies of the f32 `v`.
+    pub fn splat_f(
+        &self,
+        v: FloatValue<'ctx>,
+        lanes: usize,
+    ) -> R<inkwell::values::VectorValue<'ctx>> {
+        let vt = v.get_type().vec_type(lanes as u32);
+        let one = self.b().build_insert_element(vt.get_undef(), v, self.i32c(0), "ins")?;
+        let mask = self.cg.ctx.i32_type().vec_type(lanes as u32).const_zero();
+        Ok(self.b().build_shuffle_vector(one, vt.get_undef(), mask, "splat")?)
+    }
+
     /// `for i in lo..hi { body(i) }` (i64, step 1).
     pub fn for_range(
         &self,

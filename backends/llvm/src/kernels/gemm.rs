@@ -12,9 +12,11 @@
 //! Both split rows across threads.
 
 use super::{rows, Built};
+use crate::emit::K;
 use crate::emit::{f32_bytes, i32_bytes, Cg, R};
-use inkwell::values::VectorValue;
-use qcc_lowering::QGemm;
+use inkwell::values::{IntValue, PointerValue, VectorValue};
+use inkwell::IntPredicate;
+use qcc_lowering::{QGemm, QRequant};
 
 /// Register tile of the integer GEMM: `MR` rows × `NRV` vectors of `lanes` i32 columns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,14 +40,24 @@ impl QTile {
             _ => QTile { mr: 4, nrv: 2, lanes: 4 },
         }
     }
-    fn nr(&self) -> usize {
+    /// Columns per tile.
+    pub fn nr(&self) -> usize {
         self.nrv * self.lanes
+    }
+    /// The tile for `m` rows: with fewer rows than the tile has, as many rows as there are and
+    /// more column vectors (the same accumulator count; m = 1 is batch-1 inference).
+    pub fn for_rows(self, m: usize) -> QTile {
+        if m >= self.mr {
+            return self;
+        }
+        let acc = self.mr * self.nrv;
+        QTile { mr: m.max(1), nrv: (acc / m.max(1)).min(6), lanes: self.lanes }
     }
 }
 
 /// B packed for the pair-wise multiply-add: `[n/NR][k/2][NR][2]` i16 (zero padded), so one
 /// vector load gives `NR/NRV` columns × 2 consecutive k.
-fn pack_b(b: &[i8], n: usize, k: usize, t: QTile) -> Vec<u8> {
+pub(crate) fn pack_b(b: &[i8], n: usize, k: usize, t: QTile) -> Vec<u8> {
     let (nr, k2, nb) = (t.nr(), k.div_ceil(2), n.div_ceil(t.nr()));
     let mut out = vec![0i16; nb * k2 * nr * 2];
     for jb in 0..nb {
@@ -63,93 +75,165 @@ fn pack_b(b: &[i8], n: usize, k: usize, t: QTile) -> Vec<u8> {
     out.iter().flat_map(|v| v.to_le_bytes()).collect()
 }
 
-/// The integer GEMM of a [`QGemm`] step (inputs: A; output: C).
-///
-/// Per block of `MR` rows, A is widened to i16 pairs (`[k/2][MR]` i32 words, zero padded) in a
-/// stack buffer; per block of `NR` columns the `k/2` loop keeps `MR × NRV` i32 accumulator
-/// vectors in registers and adds `pmaddwd(broadcast(A pair), B pair vector)` (exact: products
-/// of 8-bit values summed in pairs never overflow i32). x86 uses the `pmaddwd` intrinsic at the
-/// tile's width; other targets get the same arithmetic as generic vector IR. The tile is then
-/// stored and the epilogue (bias, requantization) runs over its valid rows and columns.
+/// The integer GEMM of a [`QGemm`] step (inputs: A; output: C): B packed at compile time,
+/// then [`emit_tiles`] over rows `r0..r1`.
 pub(crate) fn qgemm<'ctx>(cg: &mut Cg<'ctx>, name: &str, q: &QGemm) -> R<Built<'ctx>> {
-    let t = QTile::for_target(&cg.target);
+    let t = QTile::for_target(&cg.target).for_rows(q.m);
     let (m, n, kk) = (q.m, q.n, q.k);
-    let (nr, k2, mr, lanes) = (t.nr(), kk.div_ceil(2), t.mr, t.lanes);
-    // Zero point folded into the bias: Σ (a − za)·b = Σ a·b − za·Σ b (exact in wrapping i32).
-    let mut bias = vec![0i32; n.div_ceil(nr) * nr];
-    for j in 0..n {
-        let colsum = (0..kk).fold(0i32, |s, p| s.wrapping_add(q.b[p * n + j] as i32));
-        let b0 = q.bias.as_ref().map_or(0, |b| b[j]);
-        bias[j] = b0.wrapping_sub(q.a_zero_point.wrapping_mul(colsum));
-    }
     let pb = cg.constant(&pack_b(&q.b, n, kk, t));
-    let pbias = cg.constant(&i32_bytes(&bias));
-    let mults = q.requant.as_ref().map(|r| {
-        let v = if r.multipliers.len() == 1 {
-            vec![r.multipliers[0]; n]
-        } else {
-            r.multipliers.clone()
-        };
-        cg.constant(&f32_bytes(&v))
-    });
-    let x86 = cg.target.triple.starts_with("x86_64");
+    let bias = q.bias.as_ref().map(|b| cg.constant(&i32_bytes(b)));
+    let mults = q.requant.as_ref().map(|r| cg.constant(&f32_bytes(&per_column(&r.multipliers, n))));
     let k = cg.kernel(name, 2)?;
-    let ctx = k.cg.ctx;
+    let (i8t, i16t, i32t) = (k.int(8), k.int(16), k.int(32));
+    let scratch = TileScratch::new(&k, t, kk)?;
+    let job = TileJob {
+        t,
+        n,
+        kk,
+        a: k.buf(0, i8t)?,
+        a_signed: q.a_signed,
+        za: q.a_zero_point,
+        b: k.const_ptr(pb, i16t)?,
+        bias: bias.map(|p| k.const_ptr(p, i32t)).transpose()?,
+        requant: match (&q.requant, mults) {
+            (Some(r), Some(p)) => Some((r.clone(), k.const_ptr(p, k.f32t())?)),
+            _ => None,
+        },
+        c8: k.buf(1, i8t)?,
+        c32: k.buf(1, i32t)?,
+    };
+    emit_tiles(&k, &job, &scratch, (k.i64c(0), k.i64c(0)), (k.r0, k.r1))?;
+    Ok(rows(k.finish()?, m))
+}
+
+/// One multiplier per column (a per-tensor multiplier repeated).
+pub(crate) fn per_column(m: &[f32], n: usize) -> Vec<f32> {
+    if m.len() == 1 {
+        vec![m[0]; n]
+    } else {
+        m.to_vec()
+    }
+}
+
+/// What [`emit_tiles`] computes: `C = epi(Σ_k (A − za)·B + bias)` for 8-bit A (runtime, rows
+/// of `kk`), B packed as [`pack_b`] (`(b − zb)` in i16), optional i32 bias per column, and
+/// either a fused requantization into 8-bit C or i32 C.
+pub(crate) struct TileJob<'ctx> {
+    /// Register tile.
+    pub t: QTile,
+    /// Columns.
+    pub n: usize,
+    /// Reduction extent.
+    pub kk: usize,
+    /// A (`i8*`).
+    pub a: PointerValue<'ctx>,
+    /// A is i8 (else u8).
+    pub a_signed: bool,
+    /// A's zero point (subtracted while widening).
+    pub za: i32,
+    /// Packed B (`i16*`).
+    pub b: PointerValue<'ctx>,
+    /// Bias per column (`i32*`).
+    pub bias: Option<PointerValue<'ctx>>,
+    /// Requantization and its per-column multipliers (`f32*`).
+    pub requant: Option<(QRequant, PointerValue<'ctx>)>,
+    /// C as `i8*` (requantized output).
+    pub c8: PointerValue<'ctx>,
+    /// C as `i32*` (accumulator output).
+    pub c32: PointerValue<'ctx>,
+}
+
+/// Stack buffers and accumulators of [`emit_tiles`] (allocated once per kernel).
+pub(crate) struct TileScratch<'ctx> {
+    apack: PointerValue<'ctx>,
+    tile: PointerValue<'ctx>,
+    accs: Vec<PointerValue<'ctx>>,
+}
+
+impl<'ctx> TileScratch<'ctx> {
+    /// Buffers for tile `t` and reduction extent `kk`.
+    pub(crate) fn new(k: &K<'_, 'ctx>, t: QTile, kk: usize) -> R<TileScratch<'ctx>> {
+        let i32t = k.int(32);
+        let v32 = i32t.vec_type(t.lanes as u32);
+        Ok(TileScratch {
+            apack: k.array(i32t, kk.div_ceil(2) * t.mr)?,
+            tile: k.array(i32t, t.mr * t.nr())?,
+            accs: (0..t.mr * t.nrv).map(|_| k.var(v32.const_zero().into())).collect::<R<_>>()?,
+        })
+    }
+}
+
+/// Emits rows `lo..hi` of one matrix product (A's row `i` at element `a_base + i·kk`, C's at
+/// `c_base + i·n`).
+///
+/// Per block of `MR` rows, A is widened to i16 pairs `(a − za)` (`[k/2][MR]` i32 words, zero
+/// padded) in a stack buffer; per block of `NR` columns the `k/2` loop keeps `MR × NRV` i32
+/// accumulator vectors in registers and adds `pmaddwd(broadcast(A pair), B pair vector)`
+/// (exact: `(a − za)` and `(b − zb)` fit i16 and a pair of their products fits i32). x86 uses
+/// the `pmaddwd` intrinsic at the tile's width; other targets get the same arithmetic as
+/// generic vector IR. The tile is then stored and the epilogue (bias, requantization) runs
+/// over its valid rows and columns.
+pub(crate) fn emit_tiles<'ctx>(
+    k: &K<'_, 'ctx>,
+    job: &TileJob<'ctx>,
+    sc: &TileScratch<'ctx>,
+    (a_base, c_base): (IntValue<'ctx>, IntValue<'ctx>),
+    (lo, hi): (IntValue<'ctx>, IntValue<'ctx>),
+) -> R<()> {
+    let t = job.t;
+    let (n, kk) = (job.n, job.kk);
+    let (nr, k2, mr, lanes) = (t.nr(), kk.div_ceil(2), t.mr, t.lanes);
+    let x86 = k.cg.target.triple.starts_with("x86_64");
     let (i8t, i16t, i32t) = (k.int(8), k.int(16), k.int(32));
     let (v16, v32) = (i16t.vec_type(2 * lanes as u32), i32t.vec_type(lanes as u32));
-    let a = k.buf(0, i8t)?;
-    let b = k.const_ptr(pb, i16t)?;
-    let bs = k.const_ptr(pbias, i32t)?;
-    let mp = match mults {
-        Some(p) => Some(k.const_ptr(p, k.f32t())?),
-        None => None,
-    };
-    let (c8, c32) = (k.buf(1, i8t)?, k.buf(1, i32t)?);
-    // Stack buffers: the widened A block and the accumulator tile.
-    let apack = k.array(i32t, k2 * mr)?;
-    let tile = k.array(i32t, mr * nr)?;
-    let accs: Vec<_> = (0..mr * t.nrv).map(|_| k.var(v32.const_zero().into())).collect::<R<_>>()?;
-    let rows_here = k.sub(k.r1, k.r0)?;
-    let nblk = k.b().build_int_signed_div(
-        k.add(rows_here, k.i64c(mr as i64 - 1))?,
-        k.i64c(mr as i64),
-        "nb",
-    )?;
+    let (a, b) = (job.a, job.b);
+    let (apack, tile, accs) = (sc.apack, sc.tile, &sc.accs);
+    let nrows = k.sub(hi, lo)?;
+    let up = k.add(nrows, k.i64c(mr as i64 - 1))?;
+    let nblk = k.b().build_int_signed_div(up, k.i64c(mr as i64), "nb")?;
     let zero_v = v32.const_zero();
+    let widen = |v: IntValue<'ctx>| -> R<IntValue<'ctx>> {
+        let w = k.ext(v, i16t, job.a_signed)?;
+        if job.za == 0 {
+            Ok(w)
+        } else {
+            k.sub(w, i16t.const_int(job.za as i64 as u64, true))
+        }
+    };
     k.for_range(k.i64c(0), nblk, &mut |blk| {
-        let i0 = k.affine(blk, mr, k.r0)?;
-        let left = k.sub(k.r1, i0)?;
-        let lt = k.icmp(inkwell::IntPredicate::SLT, left, k.i64c(mr as i64))?;
+        let i0 = k.affine(blk, mr, lo)?;
+        let left = k.sub(hi, i0)?;
+        let lt = k.icmp(IntPredicate::SLT, left, k.i64c(mr as i64))?;
         let valid = k.select(lt, left, k.i64c(mr as i64))?.into_int_value();
         // Widen A rows i0..i0+valid into i16 pairs; rows past `valid` and the odd k are zero.
         for r in 0..mr {
-            let live = k.icmp(inkwell::IntPredicate::SLT, k.i64c(r as i64), valid)?;
+            let live = k.icmp(IntPredicate::SLT, k.i64c(r as i64), valid)?;
             let row = k.add(i0, k.i64c(r as i64))?;
-            let row = k.select(live, row, k.i64c(0))?.into_int_value();
-            let arow = k.mul(row, k.i64c(kk as i64))?;
+            let row = k.select(live, row, i0)?.into_int_value();
+            let arow = k.affine(row, kk, a_base)?;
             k.for_n(k2, &mut |kp| {
                 let p0 = k.add(arow, k.mul(kp, k.i64c(2))?)?;
-                let lo = k.ext(k.ldi(i8t, a, p0)?, i16t, q.a_signed)?;
-                let hi = if kk % 2 == 1 {
+                let lo16 = widen(k.ldi(i8t, a, p0)?)?;
+                let hi16 = if kk % 2 == 1 {
                     // The last pair's second element is padding.
-                    let last = k.icmp(inkwell::IntPredicate::EQ, kp, k.i64c(k2 as i64 - 1))?;
+                    let last = k.icmp(IntPredicate::EQ, kp, k.i64c(k2 as i64 - 1))?;
                     let p1 = k.add(p0, k.i64c(1))?;
                     let p1 = k.select(last, p0, p1)?.into_int_value();
-                    let v = k.ext(k.ldi(i8t, a, p1)?, i16t, q.a_signed)?;
+                    let v = widen(k.ldi(i8t, a, p1)?)?;
                     k.select(last, i16t.const_zero(), v)?.into_int_value()
                 } else {
-                    k.ext(k.ldi(i8t, a, k.add(p0, k.i64c(1))?)?, i16t, q.a_signed)?
+                    widen(k.ldi(i8t, a, k.add(p0, k.i64c(1))?)?)?
                 };
                 let w = k.add(
-                    k.ext(lo, i32t, false)?,
-                    k.mul(k.ext(hi, i32t, false)?, k.i32c(1 << 16))?,
+                    k.ext(lo16, i32t, false)?,
+                    k.mul(k.ext(hi16, i32t, false)?, k.i32c(1 << 16))?,
                 )?;
                 let w = k.select(live, w, k.i32c(0))?.into_int_value();
                 k.st(apack, k.affine(kp, mr, k.i64c(r as i64))?, w)
             })?;
         }
         k.for_n(n.div_ceil(nr), &mut |jb| {
-            for acc in &accs {
+            for acc in accs {
                 k.set(*acc, zero_v)?;
             }
             let bblk = k.mul(jb, k.i64c((k2 * nr * 2) as i64))?;
@@ -164,7 +248,7 @@ pub(crate) fn qgemm<'ctx>(cg: &mut Cg<'ctx>, name: &str, q: &QGemm) -> R<Built<'
                     let av = k.b().build_bit_cast(av, v16, "a16")?.into_vector_value();
                     for (c, bvc) in bv.iter().enumerate() {
                         let acc = accs[r * t.nrv + c];
-                        let prod = pmaddwd(&k, x86, av, *bvc, v32)?;
+                        let prod = pmaddwd(k, x86, av, *bvc, v32)?;
                         let cur = k.get(v32, acc)?.into_vector_value();
                         k.set(acc, k.b().build_int_add(cur, prod, "acc")?)?;
                     }
@@ -180,35 +264,30 @@ pub(crate) fn qgemm<'ctx>(cg: &mut Cg<'ctx>, name: &str, q: &QGemm) -> R<Built<'
             // Epilogue over the valid part of the tile.
             let j0 = k.mul(jb, k.i64c(nr as i64))?;
             let cols_left = k.sub(k.i64c(n as i64), j0)?;
-            let clt = k.icmp(inkwell::IntPredicate::SLT, cols_left, k.i64c(nr as i64))?;
+            let clt = k.icmp(IntPredicate::SLT, cols_left, k.i64c(nr as i64))?;
             let cols = k.select(clt, cols_left, k.i64c(nr as i64))?.into_int_value();
             k.for_range(k.i64c(0), valid, &mut |r| {
-                let crow = k.mul(k.add(i0, r)?, k.i64c(n as i64))?;
+                let crow = k.affine(k.add(i0, r)?, n, c_base)?;
                 k.for_range(k.i64c(0), cols, &mut |c| {
                     let j = k.add(j0, c)?;
-                    let acc = k.ldi(i32t, tile, k.affine(r, nr, c)?)?;
-                    let acc = k.add(acc, k.ldi(i32t, bs, j)?)?;
+                    let mut acc = k.ldi(i32t, tile, k.affine(r, nr, c)?)?;
+                    if let Some(bs) = job.bias {
+                        acc = k.add(acc, k.ldi(i32t, bs, j)?)?;
+                    }
                     let ci = k.add(crow, j)?;
-                    match (&q.requant, mp) {
-                        (Some(rq), Some(mp)) => {
-                            let y = k.requant(
-                                acc,
-                                rq.acc_zero_point,
-                                k.ldf(mp, j)?,
-                                rq.zero_point,
-                                rq.lo,
-                                rq.hi,
-                            )?;
-                            k.st(c8, ci, k.trunc(y, i8t)?)
+                    match &job.requant {
+                        Some((rq, mp)) => {
+                            let m = k.ldf(*mp, j)?;
+                            let y =
+                                k.requant(acc, rq.acc_zero_point, m, rq.zero_point, rq.lo, rq.hi)?;
+                            k.st(job.c8, ci, k.trunc(y, i8t)?)
                         }
-                        _ => k.st(c32, ci, acc),
+                        None => k.st(job.c32, ci, acc),
                     }
                 })
             })
         })
-    })?;
-    let _ = ctx;
-    Ok(rows(k.finish()?, m))
+    })
 }
 
 /// `Σ` of adjacent i16 products into i32 lanes (`pmaddwd`): the x86 intrinsic at the vector's
@@ -245,6 +324,13 @@ fn pmaddwd<'ctx>(
 }
 
 /// The f32 GEMM `C[m×n] = A[m×k]·B[k×n] + bias` (inputs: A; output: C).
+///
+/// Register-tiled like [`qgemm`]: per tile of `MR` rows × `NRV` f32 vectors, the accumulators
+/// start at the bias and stay in registers over the whole `k` loop, adding
+/// `broadcast(A[i,p]) · B[p, j..j+NR]` with `llvm.fmuladd` (fused where the target has FMA).
+/// Each output still sums over `k` in the interpreter's order (only the fused rounding
+/// differs). B is packed `[n/NR][k][NR]` with zero padding; full tiles store straight to C,
+/// tails go through a stack tile.
 pub(crate) fn sgemm<'ctx>(
     cg: &mut Cg<'ctx>,
     name: &str,
@@ -252,33 +338,110 @@ pub(crate) fn sgemm<'ctx>(
     bmat: &[f32],
     bias: Option<&[f32]>,
 ) -> R<Built<'ctx>> {
-    let pb = cg.constant(&f32_bytes(bmat));
-    let pbias = bias.map(|b| cg.constant(&f32_bytes(b)));
+    let t = QTile::for_target(&cg.target).for_rows(m);
+    let (mr, lanes, nrv) = (t.mr, t.lanes, t.nrv);
+    let nr = nrv * lanes;
+    let nb = n.div_ceil(nr);
+    let mut packed = vec![0f32; nb * kk * nr];
+    for jb in 0..nb {
+        for p in 0..kk {
+            for c in 0..nr {
+                let j = jb * nr + c;
+                if j < n {
+                    packed[(jb * kk + p) * nr + c] = bmat[p * n + j];
+                }
+            }
+        }
+    }
+    let mut bpad = vec![0f32; nb * nr];
+    if let Some(b) = bias {
+        bpad[..n].copy_from_slice(b);
+    }
+    let pb = cg.constant(&f32_bytes(&packed));
+    let pbias = cg.constant(&f32_bytes(&bpad));
     let k = cg.kernel(name, 2)?;
-    let a = k.buf(0, k.f32t())?;
-    let c = k.buf(1, k.f32t())?;
-    let b = k.const_ptr(pb, k.f32t())?;
-    let bs = match pbias {
-        Some(p) => Some(k.const_ptr(p, k.f32t())?),
-        None => None,
-    };
-    k.for_range(k.r0, k.r1, &mut |i| {
-        let crow = k.mul(i, k.i64c(n as i64))?;
-        let arow = k.mul(i, k.i64c(kk as i64))?;
-        k.for_n(n, &mut |j| {
-            let v = match bs {
-                Some(bs) => k.ldf(bs, j)?,
-                None => k.f32c(0.0),
-            };
-            k.st(c, k.add(crow, j)?, v)
-        })?;
-        k.for_n(kk, &mut |p| {
-            let x = k.ldf(a, k.add(arow, p)?)?;
-            let brow = k.mul(p, k.i64c(n as i64))?;
-            k.for_n(n, &mut |j| {
-                let ci = k.add(crow, j)?;
-                let w = k.ldf(b, k.add(brow, j)?)?;
-                k.st(c, ci, k.fadd(k.ldf(c, ci)?, k.fmul(x, w)?)?)
+    let f32t = k.f32t();
+    let vt = f32t.vec_type(lanes as u32);
+    let a = k.buf(0, f32t)?;
+    let c = k.buf(1, f32t)?;
+    let b = k.const_ptr(pb, f32t)?;
+    let bs = k.const_ptr(pbias, f32t)?;
+    let tile = k.array(f32t, mr * nr)?;
+    let accs: Vec<_> = (0..mr * nrv).map(|_| k.var(vt.const_zero().into())).collect::<R<_>>()?;
+    let rows_here = k.sub(k.r1, k.r0)?;
+    let up = k.add(rows_here, k.i64c(mr as i64 - 1))?;
+    let nblk = k.b().build_int_signed_div(up, k.i64c(mr as i64), "nb")?;
+    k.for_range(k.i64c(0), nblk, &mut |blk| {
+        let i0 = k.affine(blk, mr, k.r0)?;
+        let left = k.sub(k.r1, i0)?;
+        let lt = k.icmp(IntPredicate::SLT, left, k.i64c(mr as i64))?;
+        let valid = k.select(lt, left, k.i64c(mr as i64))?.into_int_value();
+        // Row r of the tile reads row min(r, valid − 1) of A (rows past the end are discarded).
+        let arows: Vec<_> = (0..mr)
+            .map(|r| {
+                let live = k.icmp(IntPredicate::SLT, k.i64c(r as i64), valid)?;
+                let last = k.sub(valid, k.i64c(1))?;
+                let rr = k.select(live, k.i64c(r as i64), last)?.into_int_value();
+                k.mul(k.add(i0, rr)?, k.i64c(kk as i64))
+            })
+            .collect::<R<_>>()?;
+        k.for_n(nb, &mut |jb| {
+            for cc in 0..nrv {
+                let bv = k.ld_vec(vt, bs, k.affine(jb, nr, k.i64c((cc * lanes) as i64))?)?;
+                for r in 0..mr {
+                    k.set(accs[r * nrv + cc], bv)?;
+                }
+            }
+            let bblk = k.mul(jb, k.i64c((kk * nr) as i64))?;
+            k.for_n(kk, &mut |p| {
+                let boff = k.affine(p, nr, bblk)?;
+                let bv: Vec<_> = (0..nrv)
+                    .map(|cc| k.ld_vec(vt, b, k.add(boff, k.i64c((cc * lanes) as i64))?))
+                    .collect::<R<_>>()?;
+                for (r, arow) in arows.iter().enumerate() {
+                    let av = k.splat_f(k.ldf(a, k.add(*arow, p)?)?, lanes)?;
+                    for (cc, bvc) in bv.iter().enumerate() {
+                        let acc = accs[r * nrv + cc];
+                        let cur = k.get(vt, acc)?;
+                        let args = [av.into(), (*bvc).into(), cur];
+                        let s = k.intrinsic("llvm.fmuladd", &[vt.into()], &args)?;
+                        k.set(acc, s)?;
+                    }
+                }
+                Ok(())
+            })?;
+            let j0 = k.mul(jb, k.i64c(nr as i64))?;
+            let cols_left = k.sub(k.i64c(n as i64), j0)?;
+            let clt = k.icmp(IntPredicate::SLT, cols_left, k.i64c(nr as i64))?;
+            let cols = k.select(clt, cols_left, k.i64c(nr as i64))?.into_int_value();
+            let full_r = k.icmp(IntPredicate::EQ, valid, k.i64c(mr as i64))?;
+            let full_c = k.icmp(IntPredicate::EQ, cols, k.i64c(nr as i64))?;
+            let full = k.b().build_and(full_r, full_c, "full")?;
+            let partial = k.b().build_not(full, "part")?;
+            k.if_(full, &mut || {
+                for r in 0..mr {
+                    let crow = k.mul(k.add(i0, k.i64c(r as i64))?, k.i64c(n as i64))?;
+                    for cc in 0..nrv {
+                        let v = k.get(vt, accs[r * nrv + cc])?.into_vector_value();
+                        k.st_vec(c, k.add(crow, k.add(j0, k.i64c((cc * lanes) as i64))?)?, v)?;
+                    }
+                }
+                Ok(())
+            })?;
+            k.if_(partial, &mut || {
+                for r in 0..mr {
+                    for cc in 0..nrv {
+                        let v = k.get(vt, accs[r * nrv + cc])?.into_vector_value();
+                        k.st_vec(tile, k.i64c((r * nr + cc * lanes) as i64), v)?;
+                    }
+                }
+                k.for_range(k.i64c(0), valid, &mut |r| {
+                    let crow = k.mul(k.add(i0, r)?, k.i64c(n as i64))?;
+                    k.for_range(k.i64c(0), cols, &mut |cj| {
+                        let v = k.ldf(tile, k.affine(r, nr, cj)?)?;
+                        k.st(c, k.add(crow, k.add(j0, cj)?)?, v)
+                    })
+                })
             })
         })
     })?;

@@ -8,13 +8,96 @@
 //! * Integer (u8/i8 × u8/i8): `Σ (a − za)(b − zb)` exactly in wrapping i32 (so the order is
 //!   free), accumulated the same row-wise way in the i32 output or, with requantization, in a
 //!   row of i32 on the stack; then the bias and `qcc_ir::qmath::requantize`. Rows wider than
-//!   [`MAX_SCRATCH`] accumulators use one dot product per output instead.
+//!   [`MAX_SCRATCH`] accumulators use one dot product per output instead. When B packed per
+//!   batch fits [`MAX_PACKED_B`], the integer form runs on the GEMM's `pmaddwd` register
+//!   tiles instead ([`int_mm_tiled`]; minilm's attention matmuls: 3.5–4.2 ms → see the README).
 
 use super::{udiv, urem};
 use crate::emit::{f32_bytes, i32_bytes, Cg, K, R};
+use crate::kernels::gemm::{emit_tiles, per_column, QTile, TileJob, TileScratch};
 use crate::kernels::{rows, Built};
 use inkwell::values::{IntValue, PointerValue};
+use inkwell::IntPredicate;
 use qcc_lowering::{BatchMatMul, MmElem};
+
+/// Most i16 elements of B packed per batch on the stack (256 KiB) for the tiled integer form.
+pub const MAX_PACKED_B: usize = 128 * 1024;
+
+/// Integer batched matmul on the GEMM's register tiles ([`emit_tiles`]): for each batch whose
+/// rows intersect `r0..r1`, B is packed into a stack buffer as `(b − zb)` i16 pairs (zero
+/// padded), then the tiles run over those rows with `(a − za)` widened on the fly.
+fn int_mm_tiled<'ctx>(
+    cg: &mut Cg<'ctx>,
+    name: &str,
+    s: &BatchMatMul,
+    nrows: usize,
+    t: QTile,
+    (a_signed, b_signed, za, zb): (bool, bool, i32, i32),
+) -> R<Built<'ctx>> {
+    let (m, n, kk) = (s.m, s.n, s.k);
+    let (nr, k2) = (t.nr(), kk.div_ceil(2));
+    let nb = n.div_ceil(nr);
+    let bias = s.bias.as_ref().map(|b| cg.constant(&i32_bytes(b)));
+    let mults = s.requant.as_ref().map(|r| cg.constant(&f32_bytes(&per_column(&r.multipliers, n))));
+    let k = cg.kernel(name, 3)?;
+    let (i8t, i16t, i32t) = (k.int(8), k.int(16), k.int(32));
+    let bsrc = k.buf(1, i8t)?;
+    let bpack = k.array(i16t, nb * k2 * nr * 2)?;
+    let scratch = TileScratch::new(&k, t, kk)?;
+    let job = TileJob {
+        t,
+        n,
+        kk,
+        a: k.buf(0, i8t)?,
+        a_signed,
+        za,
+        b: bpack,
+        bias: bias.map(|p| k.const_ptr(p, i32t)).transpose()?,
+        requant: match (&s.requant, mults) {
+            (Some(r), Some(p)) => Some((r.clone(), k.const_ptr(p, k.f32t())?)),
+            _ => None,
+        },
+        c8: k.buf(2, i8t)?,
+        c32: k.buf(2, i32t)?,
+    };
+    let first = udiv(&k, k.r0, m)?;
+    let last = udiv(&k, k.add(k.r1, k.i64c(m as i64 - 1))?, m)?;
+    k.for_range(first, last, &mut |bt| {
+        let row0 = k.mul(bt, k.i64c(m as i64))?;
+        let (abase, bm) = operands(&k, s, row0)?;
+        // Pack B[bt]: bpack[((jb·k2 + kp)·nr + c)·2 + h] = b[2kp + h][jb·nr + c] − zb or 0.
+        k.for_n(nb * k2, &mut |jk| {
+            let jb = udiv(&k, jk, k2)?;
+            let kp = urem(&k, jk, k2)?;
+            for c in 0..nr {
+                for h in 0..2usize {
+                    let j = k.affine(jb, nr, k.i64c(c as i64))?;
+                    let p = k.affine(kp, 2, k.i64c(h as i64))?;
+                    let inj = k.icmp(IntPredicate::SLT, j, k.i64c(n as i64))?;
+                    let inp = k.icmp(IntPredicate::SLT, p, k.i64c(kk as i64))?;
+                    let ok = k.b().build_and(inj, inp, "ok")?;
+                    let idx = k.add(bm, k.affine(p, n, j)?)?;
+                    let idx = k.select(ok, idx, bm)?.into_int_value();
+                    let v = k.ext(k.ldi(i8t, bsrc, idx)?, i16t, b_signed)?;
+                    let v = k.sub(v, i16t.const_int(zb as i64 as u64, true))?;
+                    let v = k.select(ok, v, i16t.const_zero())?.into_int_value();
+                    let at = k.affine(jk, nr * 2, k.i64c((c * 2 + h) as i64))?;
+                    k.st(bpack, at, v)?;
+                }
+            }
+            Ok(())
+        })?;
+        let lo = k.sub(k.r0, row0)?;
+        let lo_neg = k.icmp(IntPredicate::SLT, lo, k.i64c(0))?;
+        let lo = k.select(lo_neg, k.i64c(0), lo)?.into_int_value();
+        let hi = k.sub(k.r1, row0)?;
+        let hi_big = k.icmp(IntPredicate::SGT, hi, k.i64c(m as i64))?;
+        let hi = k.select(hi_big, k.i64c(m as i64), hi)?.into_int_value();
+        let cbase = k.mul(row0, k.i64c(n as i64))?;
+        emit_tiles(&k, &job, &scratch, (abase, cbase), (lo, hi))
+    })?;
+    Ok(rows(k.finish()?, nrows))
+}
 
 /// Most i32 accumulators of the row-wise integer form.
 pub const MAX_SCRATCH: usize = 16384;
@@ -49,7 +132,14 @@ pub(crate) fn build<'ctx>(cg: &mut Cg<'ctx>, name: &str, s: &BatchMatMul) -> R<B
     match &s.elem {
         MmElem::F32 => f32_mm(cg, name, s, nrows),
         MmElem::Int { a_signed, b_signed, a_zero_point, b_zero_point } => {
-            int_mm(cg, name, s, nrows, (*a_signed, *b_signed, *a_zero_point, *b_zero_point))
+            let t = QTile::for_target(&cg.target).for_rows(s.m);
+            let packed = s.n.div_ceil(t.nr()) * t.nr() * s.k.div_ceil(2) * 2;
+            let ops = (*a_signed, *b_signed, *a_zero_point, *b_zero_point);
+            if packed <= MAX_PACKED_B {
+                int_mm_tiled(cg, name, s, nrows, t, ops)
+            } else {
+                int_mm(cg, name, s, nrows, ops)
+            }
         }
     }
 }
