@@ -87,7 +87,7 @@ def main():
                     help="more model folders (model.onnx, calib.npz, eval.npz)")
     ap.add_argument("--only", nargs="*", help="model folder names (default: all)")
     ap.add_argument("--qcc", default="target/release/qcc")
-    ap.add_argument("--backends", nargs="*", default=["cranelift"])
+    ap.add_argument("--backends", nargs="*", default=["cranelift", "llvm"])
     ap.add_argument("--threads", nargs="*", type=int, default=[1, 2])
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--iters", type=int, default=20, help="runs per configuration per round")

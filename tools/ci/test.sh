@@ -43,6 +43,19 @@ if ! command -v aarch64-linux-gnu-gcc >/dev/null 2>&1 || ! command -v qemu-aarch
   fi
 fi
 
+# LLVM 14 (the LLVM backend, inkwell's llvm14-0-prefer-dynamic links libLLVM-14.so).
+if ! command -v llvm-config-14 >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "== installing llvm-14-dev (apt)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq llvm-14-dev libpolly-14-dev zlib1g-dev >/dev/null
+  else
+    echo "error: LLVM 14 is missing; install llvm-14-dev (apt) and rerun" >&2
+    exit 1
+  fi
+fi
+export LLVM_SYS_140_PREFIX="${LLVM_SYS_140_PREFIX:-$(llvm-config-14 --prefix)}"
+
 # ONNX Runtime (PyPI) runs qcc's QDQ exports in tools/qcc/tests/ort_interop.rs.
 venv=tools/ci/.venv
 if ! "$venv/bin/python" -c "import onnxruntime, numpy" >/dev/null 2>&1; then
@@ -55,6 +68,8 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
+echo "== cargo check without the llvm feature"
+cargo check -q -p qcc --no-default-features
 echo "== cargo test"
 log=$(mktemp)
 set +e
