@@ -23,7 +23,6 @@ use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_module::{DataDescription, DataId, Linkage, Module};
 use cranelift_object::{ObjectBuilder, ObjectModule};
 use qcc_ir::Graph;
-use qcc_lowering::LoweredModel;
 use std::collections::HashMap;
 
 /// Target of an AOT object.
