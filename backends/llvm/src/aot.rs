@@ -20,9 +20,9 @@
 //! The module is verified before optimization (LLVM aborts on bad IR), optimized at O3 for the
 //! target machine and emitted with `TargetMachine::write_to_memory_buffer`.
 //!
-//! Measured (debug build of qcc, `cargo test -p qcc --test llvm_aot`, one 2-core machine shared
-//! with other builds; int8 models quantized as `tools/qcc/tests/aot.rs` does): see the figures
-//! in `tools/qcc/tests/llvm_aot.rs`'s module docs.
+//! x86-64 objects for CPUs without SSE4.1 call libm's `rintf` (link with `-lm`); the others call
+//! only `memcpy`/`memset` (libc) or nothing (wasm32). Object sizes and compile times of the
+//! shared models: `tools/qcc/tests/llvm_aot.rs`'s module docs.
 
 use crate::emit::{Cg, ConstRef};
 use crate::model::build_module;
