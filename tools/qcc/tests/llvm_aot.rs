@@ -4,8 +4,8 @@
 //! linked with `rust-lld -flavor wasm` (or `wasm-ld`) and run in Node.js. For the int8
 //! mlp_digits and mobilenetv2_random (quantized as `tests/aot.rs` does) every output equals the
 //! interpreter's on the same integer graph bit for bit; wrong buffer sizes, null pointers and a
-//! misaligned arena give the documented error codes (2, 3, 1, 1), never a crash; compiling the
-//! same graph twice gives the same object.
+//! misaligned arena give the documented error codes (2, 3, 1, 1), never a crash; an
+//! out-of-range Gather index gives 4; compiling the same graph twice gives the same object.
 //!
 //! x86-64 objects for CPUs without SSE4.1 (`--cpu x86-64`) call libm's `rintf` for the
 //! round-half-to-even of requantization (`llvm.rint`): link them with `-lm`. The other objects
@@ -104,7 +104,8 @@ fn run_ok(cmd: &mut Command, what: &str) {
 }
 
 /// The C program: reads the inputs (concatenated raw bytes) from argv[1], checks the error codes
-/// of bad calls, runs the model, writes the outputs to argv[2].
+/// of bad calls, runs the model, checks its return code is argv[3] and on 0 writes the outputs
+/// to argv[2].
 fn c_harness(prefix: &str) -> String {
     let up = prefix.to_ascii_uppercase();
     format!(
@@ -114,7 +115,7 @@ fn c_harness(prefix: &str) -> String {
 static const uint64_t in_bytes[] = {{ {up}_INPUT0_BYTES }};
 static const uint64_t out_bytes[] = {{ {up}_OUTPUT0_BYTES }};
 int main(int argc, char **argv) {{
-  if (argc != 3 || {up}_NUM_INPUTS != 1 || {up}_NUM_OUTPUTS != 1) return 90;
+  if (argc != 4 || {up}_NUM_INPUTS != 1 || {up}_NUM_OUTPUTS != 1) return 90;
   void *arena = aligned_alloc(64, ({up}_ARENA_SIZE + 63) / 64 * 64);
   void *in = malloc(in_bytes[0]), *out = malloc(out_bytes[0]);
   FILE *f = fopen(argv[1], "rb");
@@ -138,7 +139,8 @@ int main(int argc, char **argv) {{
       return 92;
     }}
   int rc = {prefix}_run(arena, ins, in_bytes, outs, out_bytes);
-  if (rc != 0) {{ fprintf(stderr, "run returned %d\n", rc); return 93; }}
+  if (rc != atoi(argv[3])) {{ fprintf(stderr, "run returned %d, expected %s\n", rc, argv[3]); return 93; }}
+  if (rc != 0) return 0;
   f = fopen(argv[2], "wb");
   fwrite(out, 1, out_bytes[0], f);
   fclose(f);
@@ -148,13 +150,13 @@ int main(int argc, char **argv) {{
     )
 }
 
-/// The Node.js program: `node run.js MODULE.wasm PREFIX IN OUT ARENA IN_BYTES OUT_BYTES`. Lays
-/// out the arena (64-byte aligned), the input, the output and the pointer/size arrays above the
-/// linker's `__heap_base`, grows the memory to fit, checks the error codes of bad calls as the
-/// C program does, runs the model and writes the output.
+/// The Node.js program: `node run.js MODULE.wasm PREFIX ARENA IN_BYTES OUT_BYTES IN OUT RC`.
+/// Lays out the arena (64-byte aligned), the input, the output and the pointer/size arrays above
+/// the linker's `__heap_base`, grows the memory to fit, checks the error codes of bad calls as
+/// the C program does, runs the model, checks its return code is RC and on 0 writes the output.
 const JS_HARNESS: &str = r#"
 const fs = require('fs');
-const [wasm, prefix, inPath, outPath, arenaS, inS, outS] = process.argv.slice(2);
+const [wasm, prefix, arenaS, inS, outS, inPath, outPath, rcS] = process.argv.slice(2);
 const [arenaSize, inBytes, outBytes] = [arenaS, inS, outS].map(Number);
 const up = (x, a) => Math.ceil(x / a) * a;
 WebAssembly.instantiate(fs.readFileSync(wasm), {}).then(({ instance }) => {
@@ -187,7 +189,8 @@ WebAssembly.instantiate(fs.readFileSync(wasm), {}).then(({ instance }) => {
     process.exit(92);
   }
   const rc = run(arena, ins, inB, outs, outB);
-  if (rc !== 0) { console.error('run returned ' + rc); process.exit(93); }
+  if (rc !== Number(rcS)) { console.error('run returned ' + rc + ', expected ' + rcS); process.exit(93); }
+  if (rc !== 0) return;
   fs.writeFileSync(outPath, new Uint8Array(e.memory.buffer, out, outBytes));
 });
 "#;
@@ -203,17 +206,92 @@ fn compile(int: &str, target: &str, extra: &[&str], out: &str) -> (u64, f64) {
     (std::fs::metadata(format!("{out}.o")).unwrap().len(), secs)
 }
 
-/// Quantizes `model`, compiles it with the LLVM backend for x86-64 (host CPU, and
-/// `extra_x86` CPUs), AArch64 and wasm32, runs the three programs on the first eval sample and
-/// compares with the interpreter on the same integer graph.
-fn check(model_dir: &Path, tag: &str, extra_x86: &[&str], twice: bool) {
+/// Compiles `qir` for `target` (`x86_64`, `aarch64` or `wasm32`; `extra`: more `qcc compile`
+/// options) as `dir/prefix.o` and links it with its harness; returns the command line that runs
+/// the program (append `IN OUT RC`) and the object size and compile time.
+fn build(
+    dir: &Path,
+    qir: &str,
+    prefix: &str,
+    target: &str,
+    extra: &[&str],
+) -> (Vec<String>, (u64, f64)) {
+    let d = |f: &str| dir.join(f).display().to_string();
+    let fig = compile(qir, target, extra, &d(prefix));
+    let obj = d(&format!("{prefix}.o"));
+    if target == "wasm32" {
+        let lld = wasm_linker();
+        let wasm = d(&format!("{prefix}.wasm"));
+        let export = format!("--export={prefix}_run");
+        let mut cmd = Command::new(&lld[0]);
+        cmd.args(&lld[1..]).args(["--no-entry", &export, "--export=__heap_base"]);
+        cmd.args(["-z", "stack-size=8388608", "-o", &wasm, &obj]);
+        run_ok(&mut cmd, &format!("{prefix}: wasm link ({})", lld.join(" ")));
+        std::fs::write(dir.join("run.js"), JS_HARNESS).unwrap();
+        let header = std::fs::read_to_string(d(&format!("{prefix}.h"))).unwrap();
+        let define = |what: &str| -> String {
+            let key = format!("#define {}_{what} ", prefix.to_ascii_uppercase());
+            let line = header.lines().find(|l| l.starts_with(&key)).expect("header define");
+            line[key.len()..].trim_end_matches('u').to_string()
+        };
+        let run = vec![
+            "node".into(),
+            d("run.js"),
+            wasm,
+            prefix.into(),
+            define("ARENA_SIZE"),
+            define("INPUT0_BYTES"),
+            define("OUTPUT0_BYTES"),
+        ];
+        return (run, fig);
+    }
+    let src = d(&format!("{prefix}.c"));
+    std::fs::write(&src, c_harness(prefix)).unwrap();
+    let exe = d(&format!("{prefix}.exe"));
+    let (cc, run): (&[&str], Vec<String>) = match target {
+        "aarch64" => {
+            (&["aarch64-linux-gnu-gcc", "-static"], vec!["qemu-aarch64-static".into(), exe.clone()])
+        }
+        _ => (&["gcc"], vec![exe.clone()]),
+    };
+    run_ok(
+        Command::new(cc[0]).args(&cc[1..]).args(["-O1", "-o", &exe, &src, &obj, "-lm"]),
+        &format!("{prefix}: {}", cc[0]),
+    );
+    (run, fig)
+}
+
+/// Runs a program from [`build`] on `input`; checks its return code is `rc`; returns the output.
+fn run(cmd: &[String], dir: &Path, input: &[u8], rc: i32, what: &str) -> Vec<u8> {
+    let (inp, out) = (dir.join("in.bin"), dir.join("out.bin"));
+    std::fs::write(&inp, input).unwrap();
+    std::fs::remove_file(&out).ok();
+    let mut c = Command::new(&cmd[0]);
+    c.args(&cmd[1..]).arg(&inp).arg(&out).arg(rc.to_string());
+    run_ok(&mut c, what);
+    std::fs::read(&out).unwrap_or_default()
+}
+
+fn need_all() {
     need("gcc", "gcc");
     need("aarch64-linux-gnu-gcc", "gcc-aarch64-linux-gnu");
     need("qemu-aarch64-static", "qemu-user-static");
     need("node", "nodejs");
-    let lld = wasm_linker();
+    wasm_linker();
+}
+
+fn temp_dir(tag: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("qcc-llvm-aot-{}-{tag}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Quantizes `model`, compiles it with the LLVM backend for x86-64 (host CPU, and
+/// `extra_x86` CPUs), AArch64 and wasm32, runs the programs on the first eval sample and
+/// compares with the interpreter on the same integer graph.
+fn check(model_dir: &Path, tag: &str, extra_x86: &[&str], twice: bool) {
+    need_all();
+    let dir = temp_dir(tag);
     let d = |f: &str| dir.join(f).display().to_string();
     let m = |f: &str| model_dir.join(f).display().to_string();
     qcc(&["quantize", &m("model.onnx"), "--calib", &m("calib.npz"), "-o", &d("int.qir")]);
@@ -223,111 +301,65 @@ fn check(model_dir: &Path, tag: &str, extra_x86: &[&str], twice: bool) {
     let want = qcc_ir::interp::run(&int, &sample).unwrap();
     assert_eq!(want.len(), 1, "{tag}: the harnesses take one output");
     let input: Vec<u8> = sample.iter().flat_map(Tensor::to_le_bytes).collect();
-    std::fs::write(dir.join("in.bin"), &input).unwrap();
     let expect = want[0].to_le_bytes();
 
-    let mut natives: Vec<(String, Vec<&str>)> = vec![("x86_64".into(), vec![])];
+    let mut builds: Vec<(String, &str, Vec<&str>)> = vec![("x86_64".into(), "x86_64", vec![])];
     for cpu in extra_x86 {
-        natives.push((format!("x86_64_{}", cpu.replace('-', "_")), vec!["--cpu", cpu]));
+        let label = format!("x86_64_{}", cpu.replace('-', "_"));
+        builds.push((label, "x86_64", vec!["--cpu", cpu]));
     }
+    builds.push(("aarch64".into(), "aarch64", vec![]));
+    builds.push(("wasm32".into(), "wasm32", vec![]));
     let mut figures = Vec::new();
-    for (label, cpu) in &natives {
+    for (label, target, extra) in &builds {
         let prefix = format!("{tag}_{label}");
-        figures.push((label.clone(), compile(&d("int.qir"), "x86_64", cpu, &d(&prefix))));
-        std::fs::write(dir.join(format!("{prefix}.c")), c_harness(&prefix)).unwrap();
-        let exe = d(&format!("{prefix}.exe"));
-        run_ok(
-            Command::new("gcc").args([
-                "-O1",
-                "-o",
-                &exe,
-                &d(&format!("{prefix}.c")),
-                &d(&format!("{prefix}.o")),
-                "-lm",
-            ]),
-            &format!("{prefix}: gcc"),
-        );
-        let out = d(&format!("{prefix}.out"));
-        run_ok(Command::new(&exe).args([&d("in.bin"), &out]), &format!("{prefix}: run"));
-        assert!(
-            std::fs::read(&out).unwrap() == expect,
-            "{tag}: {label} differs from the interpreter"
-        );
+        let (cmd, fig) = build(&dir, &d("int.qir"), &prefix, target, extra);
+        figures.push((label, fig));
+        let got = run(&cmd, &dir, &input, 0, &format!("{prefix}: {}", cmd.join(" ")));
+        assert!(got == expect, "{tag}: {label} differs from the interpreter");
     }
-
-    let prefix = format!("{tag}_aarch64");
-    figures.push(("aarch64".into(), compile(&d("int.qir"), "aarch64", &[], &d(&prefix))));
-    std::fs::write(dir.join(format!("{prefix}.c")), c_harness(&prefix)).unwrap();
-    let exe = d(&format!("{prefix}.exe"));
-    run_ok(
-        Command::new("aarch64-linux-gnu-gcc").args([
-            "-static",
-            "-O1",
-            "-o",
-            &exe,
-            &d(&format!("{prefix}.c")),
-            &d(&format!("{prefix}.o")),
-        ]),
-        &format!("{prefix}: aarch64-linux-gnu-gcc"),
-    );
-    let out = d(&format!("{prefix}.out"));
-    run_ok(
-        Command::new("qemu-aarch64-static").args([&exe, &d("in.bin"), &out]),
-        &format!("{prefix}: qemu-aarch64-static"),
-    );
-    assert!(std::fs::read(&out).unwrap() == expect, "{tag}: aarch64 differs from the interpreter");
     if twice {
         std::fs::create_dir_all(dir.join("again")).unwrap();
-        let again = dir.join("again").join(&prefix).display().to_string();
+        let again = dir.join("again").join(format!("{tag}_aarch64")).display().to_string();
         compile(&d("int.qir"), "aarch64", &[], &again);
         assert!(
-            std::fs::read(d(&format!("{prefix}.o"))).unwrap()
+            std::fs::read(d(&format!("{tag}_aarch64.o"))).unwrap()
                 == std::fs::read(format!("{again}.o")).unwrap(),
             "{tag}: two compilations of one graph gave different objects"
         );
     }
-
-    let prefix = format!("{tag}_wasm32");
-    figures.push(("wasm32".into(), compile(&d("int.qir"), "wasm32", &[], &d(&prefix))));
-    let wasm = d(&format!("{prefix}.wasm"));
-    let export = format!("--export={prefix}_run");
-    run_ok(
-        Command::new(&lld[0]).args(&lld[1..]).args([
-            "--no-entry",
-            &export,
-            "--export=__heap_base",
-            "-z",
-            "stack-size=8388608",
-            "-o",
-            &wasm,
-            &d(&format!("{prefix}.o")),
-        ]),
-        &format!("{prefix}: wasm link ({})", lld.join(" ")),
-    );
-    std::fs::write(dir.join("run.js"), JS_HARNESS).unwrap();
-    let header = std::fs::read_to_string(d(&format!("{prefix}.h"))).unwrap();
-    let define = |what: &str| -> String {
-        let key = format!("#define {}_{what} ", prefix.to_ascii_uppercase());
-        let line = header.lines().find(|l| l.starts_with(&key)).expect("header define");
-        line[key.len()..].trim_end_matches('u').to_string()
-    };
-    let out = d(&format!("{prefix}.out"));
-    run_ok(
-        Command::new("node").args([
-            &d("run.js"),
-            &wasm,
-            &prefix,
-            &d("in.bin"),
-            &out,
-            &define("ARENA_SIZE"),
-            &define("INPUT0_BYTES"),
-            &define("OUTPUT0_BYTES"),
-        ]),
-        &format!("{prefix}: node"),
-    );
-    assert!(std::fs::read(&out).unwrap() == expect, "{tag}: wasm32 differs from the interpreter");
     for (label, (bytes, secs)) in figures {
         eprintln!("{tag} {label}: object {bytes} bytes, qcc compile {secs:.2} s");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A Gather with an out-of-range index: the kernel sets the status word, the entry returns 4
+/// (and the next, valid run returns 0 with the interpreter's output: the status word is reset).
+#[test]
+fn out_of_range_gather_index_returns_code_4_on_every_target() {
+    use qcc_ir::ops::AxisAttrs;
+    use qcc_ir::{DType, Graph, Op, TensorType};
+    need_all();
+    let dir = temp_dir("gather");
+    let mut g = Graph::new("gather");
+    let data = Tensor::f32(&[4, 3], (0..12).map(|v| v as f32 * 0.5 - 1.0).collect());
+    let table = g.add_const("table", data);
+    let idx = g.add_input("idx", TensorType::fixed(DType::I64, &[2]));
+    let out = TensorType::fixed(DType::F32, &[2, 3]);
+    let y = g.add_op(Op::Gather(AxisAttrs { axis: 0 }), "pick", &[table, idx], out).unwrap();
+    g.add_output("y", y).unwrap();
+    let qir = dir.join("gather.qir");
+    qcc_ir::weights::save_qir(&g, &qir, &Default::default()).unwrap();
+    let good = Tensor::i64(&[2], vec![3, 0]);
+    let expect = qcc_ir::interp::run(&g, std::slice::from_ref(&good)).unwrap()[0].to_le_bytes();
+    let bad = Tensor::i64(&[2], vec![1, 7]).to_le_bytes();
+    for target in ["x86_64", "aarch64", "wasm32"] {
+        let prefix = format!("gather_{target}");
+        let (cmd, _) = build(&dir, &qir.display().to_string(), &prefix, target, &[]);
+        run(&cmd, &dir, &bad, 4, &format!("{prefix}: index 7 of 4"));
+        let got = run(&cmd, &dir, &good.to_le_bytes(), 0, &format!("{prefix}: good indices"));
+        assert!(got == expect, "gather on {target} differs from the interpreter");
     }
     std::fs::remove_dir_all(&dir).ok();
 }
