@@ -334,6 +334,28 @@ fn check(model_dir: &Path, tag: &str, extra_x86: &[&str], twice: bool) {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// The ELF object at `obj` defines one global symbol, `PREFIX_run` (so several models link into
+/// one program), and needs nothing but `memcpy`/`memset` (and `rintf` below SSE4.1).
+fn exports_only_run(obj: &Path, prefix: &str) {
+    need("nm", "binutils");
+    let nm = |flag: &str| -> Vec<String> {
+        let o = Command::new("nm").args([flag, "--format=just-symbols"]).arg(obj).output().unwrap();
+        assert!(o.status.success(), "nm {flag} {}", obj.display());
+        String::from_utf8_lossy(&o.stdout).lines().map(str::to_string).collect()
+    };
+    let globals: Vec<String> = nm("--extern-only").into_iter().filter(|s| !s.is_empty()).collect();
+    let undefined = nm("--undefined-only");
+    let defined: Vec<&String> = globals.iter().filter(|s| !undefined.contains(s)).collect();
+    assert_eq!(defined, [&format!("{prefix}_run")], "{}: global symbols", obj.display());
+    for u in &undefined {
+        assert!(
+            ["memcpy", "memset", "rintf"].contains(&u.as_str()),
+            "{}: needs `{u}`",
+            obj.display()
+        );
+    }
+}
+
 /// A Gather with an out-of-range index: the kernel sets the status word, the entry returns 4
 /// (and the next, valid run returns 0 with the interpreter's output: the status word is reset).
 #[test]
@@ -357,6 +379,9 @@ fn out_of_range_gather_index_returns_code_4_on_every_target() {
     for target in ["x86_64", "aarch64", "wasm32"] {
         let prefix = format!("gather_{target}");
         let (cmd, _) = build(&dir, &qir.display().to_string(), &prefix, target, &[]);
+        if target != "wasm32" {
+            exports_only_run(&dir.join(format!("{prefix}.o")), &prefix);
+        }
         run(&cmd, &dir, &bad, 4, &format!("{prefix}: index 7 of 4"));
         let got = run(&cmd, &dir, &good.to_le_bytes(), 0, &format!("{prefix}: good indices"));
         assert!(got == expect, "gather on {target} differs from the interpreter");
