@@ -2,6 +2,7 @@
 //! Lowered plan as the Cranelift backend (`qcc-lowering`): only instruction selection and code
 //! generation differ.
 //!
+//! * [`aot`]: objects for x86-64, AArch64 and wasm32 with the weights embedded and a C API;
 //! * [`target`]: host CPU and features (on every function), target machines;
 //! * [`shim`]: the LLVM-version-dependent calls (typed pointers in LLVM 14);
 //! * [`emit`]: a thin kernel-writing layer (loops, loads, exact quantization arithmetic);
@@ -12,6 +13,7 @@
 //! LLVM aborts the process on some invalid IR: every module is verified before optimization
 //! and code generation, and a verifier failure is a [`BackendError::Codegen`].
 
+pub mod aot;
 pub mod emit;
 pub mod error;
 pub mod kernels;

@@ -6,9 +6,10 @@
 //! (QMatMul + Requantize + Relu/Clip as one kernel), views for Reshape/Flatten/Squeeze/Unsqueeze
 //! (no copy), weights arranged at compile time (the backend packs them for its ISA), and a
 //! memory plan (one arena, offsets from liveness by first-fit, [`plan`]). [`print()`] gives the
-//! text form.
+//! text form; [`c_api`] is the C interface of AOT objects.
 #![deny(missing_docs)]
 
+pub mod c_api;
 pub mod cnn;
 pub mod error;
 pub mod lower;

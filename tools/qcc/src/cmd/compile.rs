@@ -1,4 +1,5 @@
-//! `qcc compile`: an AOT object (weights embedded) and its C header.
+//! `qcc compile`: an AOT object (weights embedded) and its C header, from the Cranelift backend
+//! (x86-64, AArch64) or the LLVM backend (feature `llvm`: x86-64, AArch64, wasm32).
 
 use super::qflags::QuantFlags;
 use anyhow::{bail, Context};
@@ -11,6 +12,9 @@ use std::path::PathBuf;
 pub enum CompileBackend {
     /// Cranelift.
     Cranelift,
+    /// LLVM (x86-64 for the host CPU or `--cpu`, AArch64 with dotprod/i8mm, wasm32 SIMD).
+    #[cfg(feature = "llvm")]
+    Llvm,
 }
 
 /// Object targets.
@@ -21,6 +25,9 @@ pub enum CompileTarget {
     X86_64,
     /// AArch64 Linux.
     Aarch64,
+    /// WebAssembly (wasm32, SIMD128; `--backend llvm`): a wasm object to link with
+    /// `wasm-ld --no-entry --export=PREFIX_run` (or `rust-lld -flavor wasm`).
+    Wasm32,
 }
 
 /// Compile a model ahead of time into `OUT.o` (weights embedded) and `OUT.h` (a C API: sizes,
@@ -42,6 +49,14 @@ pub struct CompileArgs {
     /// x86-64 only: generate the AVX-512 VNNI int8 kernels (the object then needs such a CPU).
     #[arg(long)]
     vnni: bool,
+    /// `--backend llvm`, x86-64 only: the CPU to generate code for (an LLVM CPU name such as
+    /// `x86-64-v3` or `skylake-avx512`; default: this machine's CPU and features).
+    #[arg(long)]
+    cpu: Option<String>,
+    /// `--backend llvm` with `--cpu`: LLVM feature string (e.g. `+avx2,+fma`); the kernels size
+    /// their vector tiles from it.
+    #[arg(long, default_value = "")]
+    features: String,
     /// Output path without extension: writes OUT.o and OUT.h; the C prefix is OUT's file name.
     #[arg(short, long)]
     output: PathBuf,
@@ -62,26 +77,58 @@ pub fn run(a: CompileArgs) -> anyhow::Result<i32> {
         // A float model; an already quantized graph (`qcc quantize -o x.qir`) is taken as is.
         qcc::quantize::canonicalize(&mut g)?;
     }
-    let target = match (a.target, a.vnni) {
-        (CompileTarget::X86_64, vnni) => AotTarget::X86_64 { vnni },
-        (CompileTarget::Aarch64, false) => AotTarget::Aarch64,
-        (CompileTarget::Aarch64, true) => bail!("--vnni is an x86-64 option"),
-    };
-    let CompileBackend::Cranelift = a.backend;
     let base = a.output.with_extension("");
     let name = base.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    let art = compile_object_with_limits(&g, target, &name, &Default::default(), &qcc::limits())
-        .with_context(|| format!("compiling {}", a.model.display()))?;
+    if a.backend == CompileBackend::Cranelift && (a.cpu.is_some() || !a.features.is_empty()) {
+        bail!("--cpu and --features are options of --backend llvm");
+    }
+    let (object, header, arena_size) = match a.backend {
+        CompileBackend::Cranelift => {
+            let target = match (a.target, a.vnni) {
+                (CompileTarget::X86_64, vnni) => AotTarget::X86_64 { vnni },
+                (CompileTarget::Aarch64, false) => AotTarget::Aarch64,
+                (CompileTarget::Aarch64, true) => bail!("--vnni is an x86-64 option"),
+                (CompileTarget::Wasm32, _) => bail!("wasm32 objects need --backend llvm"),
+            };
+            let art =
+                compile_object_with_limits(&g, target, &name, &Default::default(), &qcc::limits())
+                    .with_context(|| format!("compiling {}", a.model.display()))?;
+            (art.object, art.header, art.arena_size)
+        }
+        #[cfg(feature = "llvm")]
+        CompileBackend::Llvm => {
+            use qcc_backend_llvm::aot;
+            if a.vnni {
+                bail!(
+                    "--vnni is a Cranelift option: with --backend llvm give --cpu (and --features)"
+                );
+            }
+            if a.target != CompileTarget::X86_64 && a.cpu.is_some() {
+                bail!("--cpu is an x86-64 option");
+            }
+            if a.cpu.is_none() && !a.features.is_empty() {
+                bail!("--features goes with --cpu");
+            }
+            let spec = match a.target {
+                CompileTarget::X86_64 => aot::x86_64(a.cpu.as_deref(), &a.features),
+                CompileTarget::Aarch64 => aot::aarch64(),
+                CompileTarget::Wasm32 => aot::wasm32(),
+            };
+            let art = aot::compile_object(&g, &spec, &name, &qcc::limits())
+                .with_context(|| format!("compiling {}", a.model.display()))?;
+            (art.object, art.header, art.arena_size)
+        }
+    };
     let (o, h) = (base.with_extension("o"), base.with_extension("h"));
-    std::fs::write(&o, &art.object).with_context(|| format!("writing {}", o.display()))?;
-    std::fs::write(&h, &art.header).with_context(|| format!("writing {}", h.display()))?;
+    std::fs::write(&o, &object).with_context(|| format!("writing {}", o.display()))?;
+    std::fs::write(&h, &header).with_context(|| format!("writing {}", h.display()))?;
     eprintln!(
         "{} → {} ({} bytes) + {} (arena {} bytes)",
         a.model.display(),
         o.display(),
-        art.object.len(),
+        object.len(),
         h.display(),
-        art.arena_size
+        arena_size
     );
     Ok(0)
 }
