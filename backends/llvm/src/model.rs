@@ -98,8 +98,10 @@ pub fn compile(g: &Graph, opts: &CompileOptions) -> Result<CompiledModel, Backen
     let (wrappers, infos) = build_module(&mut cg, &lowered, status_ref, min_split)?;
     cg.module.verify().map_err(|e| BackendError::codegen("module (verifier)", e.to_string()))?;
     let t_opt = Instant::now();
+    // `QCC_LLVM_PASSES` replaces the pipeline (opt's `-passes` syntax) for experiments.
+    let passes = std::env::var("QCC_LLVM_PASSES").unwrap_or_else(|_| "default<O3>".into());
     cg.module
-        .run_passes("default<O3>", &machine, PassBuilderOptions::create())
+        .run_passes(&passes, &machine, PassBuilderOptions::create())
         .map_err(|e| BackendError::codegen("module (optimizer)", e.to_string()))?;
     let opt_ms = t_opt.elapsed().as_secs_f64() * 1e3;
     let ir = if std::env::var_os("QCC_DUMP_LLVM").is_some() {

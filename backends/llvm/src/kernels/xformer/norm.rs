@@ -82,8 +82,8 @@ fn exp_f64<'ctx>(k: &K<'_, 'ctx>, z: FloatValue<'ctx>) -> R<FloatValue<'ctx>> {
     let zc = k.fsel(low, c(-104.0), z)?;
     let t = k.fmul(zc, c(std::f64::consts::LOG2_E))?;
     let n = k.intrinsic("llvm.rint", &[f64t(k).into()], &[t.into()])?.into_float_value();
-    let r = k.fsub(zc, k.fmul(n, c(6.931_471_803_691_238_164_9e-1))?)?;
-    let r = k.fsub(r, k.fmul(n, c(1.908_214_929_270_587_700_02e-10))?)?;
+    let r = k.fsub(zc, k.fmul(n, c(6.931_471_803_691_238e-1))?)?;
+    let r = k.fsub(r, k.fmul(n, c(1.908_214_929_270_587_7e-10))?)?;
     let mut p = c(1.0 / 479_001_600.0); // 1/12!
     let mut fact = 479_001_600.0f64;
     for i in (0..12).rev() {
