@@ -11,6 +11,9 @@ use std::path::PathBuf;
 pub enum CompileBackend {
     /// Cranelift.
     Cranelift,
+    /// LLVM (`--target nvptx`: PTX).
+    #[cfg(feature = "llvm")]
+    Llvm,
 }
 
 /// Object targets.
@@ -21,6 +24,8 @@ pub enum CompileTarget {
     X86_64,
     /// AArch64 Linux.
     Aarch64,
+    /// NVIDIA GPUs (`--backend llvm`): OUT.ptx (sm_86, PTX 7.5) and OUT.launch.json.
+    Nvptx,
 }
 
 /// Compile a model ahead of time into `OUT.o` (weights embedded) and `OUT.h` (a C API: sizes,
@@ -62,12 +67,22 @@ pub fn run(a: CompileArgs) -> anyhow::Result<i32> {
         // A float model; an already quantized graph (`qcc quantize -o x.qir`) is taken as is.
         qcc::quantize::canonicalize(&mut g)?;
     }
+    match (a.backend, a.target) {
+        #[cfg(feature = "llvm")]
+        (CompileBackend::Llvm, CompileTarget::Nvptx) => return compile_ptx(&a, &g),
+        (CompileBackend::Cranelift, CompileTarget::Nvptx) => {
+            bail!("--target nvptx needs --backend llvm")
+        }
+        #[cfg(feature = "llvm")]
+        (CompileBackend::Llvm, _) => bail!("--backend llvm compiles for --target nvptx"),
+        (CompileBackend::Cranelift, _) => {}
+    }
     let target = match (a.target, a.vnni) {
         (CompileTarget::X86_64, vnni) => AotTarget::X86_64 { vnni },
         (CompileTarget::Aarch64, false) => AotTarget::Aarch64,
         (CompileTarget::Aarch64, true) => bail!("--vnni is an x86-64 option"),
+        (CompileTarget::Nvptx, _) => unreachable!("handled above"),
     };
-    let CompileBackend::Cranelift = a.backend;
     let base = a.output.with_extension("");
     let name = base.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     let art = compile_object_with_limits(&g, target, &name, &Default::default(), &qcc::limits())
@@ -82,6 +97,30 @@ pub fn run(a: CompileArgs) -> anyhow::Result<i32> {
         art.object.len(),
         h.display(),
         art.arena_size
+    );
+    Ok(0)
+}
+
+/// `--backend llvm --target nvptx`: OUT.ptx and OUT.launch.json (see `qcc_backend_llvm::ptx`).
+#[cfg(feature = "llvm")]
+fn compile_ptx(a: &CompileArgs, g: &qcc_ir::Graph) -> anyhow::Result<i32> {
+    if a.vnni {
+        bail!("--vnni is an x86-64 option");
+    }
+    let m = qcc_backend_llvm::ptx::compile_ptx(g, &qcc::limits())
+        .with_context(|| format!("compiling {} to PTX", a.model.display()))?;
+    let base = a.output.with_extension("");
+    let (p, j) = (base.with_extension("ptx"), base.with_extension("launch.json"));
+    std::fs::write(&p, &m.ptx).with_context(|| format!("writing {}", p.display()))?;
+    std::fs::write(&j, m.launch.to_json()).with_context(|| format!("writing {}", j.display()))?;
+    eprintln!(
+        "{} → {} ({} bytes, {} kernels) + {} (arena {} bytes)",
+        a.model.display(),
+        p.display(),
+        m.ptx.len(),
+        m.launch.steps.len(),
+        j.display(),
+        m.launch.arena_bytes
     );
     Ok(0)
 }
