@@ -140,7 +140,7 @@ pub fn compile_lowered(l: &LoweredModel) -> Result<PtxModel, BackendError> {
     cg.module.set_data_layout(&machine.get_target_data().get_data_layout());
     cg.globals = Some(AddressSpace::from(1u16));
     let status = cg.status_word(); // the global `qcc_status`
-    // min_split 0: `split` then says only whether the kernel's rows are independent.
+                                   // min_split 0: `split` then says only whether the kernel's rows are independent.
     let (names, infos) = build_module(&mut cg, l, status, 0)?;
     if let Some(m) = cg.module.get_function("model") {
         // SAFETY: nothing refers to the host-side `model` function.
@@ -235,7 +235,9 @@ pub fn compile_lowered(l: &LoweredModel) -> Result<PtxModel, BackendError> {
             block,
         });
     }
-    cg.module.verify().map_err(|e| BackendError::codegen("PTX module (verifier)", e.to_string()))?;
+    cg.module
+        .verify()
+        .map_err(|e| BackendError::codegen("PTX module (verifier)", e.to_string()))?;
     cg.module
         .run_passes("default<O3>", &machine, PassBuilderOptions::create())
         .map_err(|e| BackendError::codegen("PTX module (optimizer)", e.to_string()))?;

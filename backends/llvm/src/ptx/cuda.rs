@@ -52,7 +52,9 @@ pub fn run(ptx: &str, launch: &Launch, inputs: &[Tensor]) -> Result<Vec<Tensor>,
         }
     }
     if !driver_present() {
-        let names = cudarc::get_lib_name_candidates("cuda");
+        let mut names = cudarc::get_lib_name_candidates("cuda");
+        let mut seen = std::collections::HashSet::new();
+        names.retain(|n| seen.insert(n.clone()));
         return Err(BackendError::Cuda(format!(
             "libcuda.so not found: searched {} (install the NVIDIA driver or add its directory \
              to LD_LIBRARY_PATH)",
