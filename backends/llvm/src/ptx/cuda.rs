@@ -101,7 +101,7 @@ pub fn run(ptx: &str, launch: &Launch, inputs: &[Tensor]) -> Result<Vec<Tensor>,
         let bytes = stream
             .clone_dtoh(&arena.slice(b.offset..b.offset + b.bytes))
             .map_err(cuda("output copy"))?;
-        let dtype: DType = b.dtype.parse().map_err(|e| BackendError::BadInput(format!("{e}")))?;
+        let dtype = b.dtype.parse::<DType>().map_err(|e| BackendError::BadInput(e.to_string()))?;
         outs.push(
             Tensor::from_le_bytes(dtype, b.shape.clone(), &bytes)
                 .map_err(|e| BackendError::BadInput(e.to_string()))?,
