@@ -19,7 +19,7 @@
 
 pub mod cuda;
 
-pub use cuda::run;
+pub use cuda::{run, CudaModel};
 
 use crate::emit::Cg;
 use crate::model::build_module;

@@ -138,14 +138,14 @@ fn model_ptx(name: &str) {
         let t0 = std::time::Instant::now();
         let m = ptx::compile_ptx(graph, &Default::default())
             .unwrap_or_else(|e| panic!("{name} {kind}: {e}"));
+        let ms = t0.elapsed().as_secs_f64() * 1e3;
         let entries = check(&format!("{name}-{kind}"), graph, &m);
         let per_row = m.launch.steps.iter().filter(|s| s.per_row).count();
         eprintln!(
             "{name} {kind}: {entries} entries ({per_row} row-parallel), {} bytes of PTX, arena \
-             {} bytes, {:.0} ms",
+             {} bytes, compiled in {ms:.0} ms",
             m.ptx.len(),
             m.launch.arena_bytes,
-            t0.elapsed().as_secs_f64() * 1e3
         );
         assert!(m.ptx.contains(".global .align"), "{name} {kind}: constants in .global memory");
     }
