@@ -279,6 +279,37 @@ pub fn compile_lowered(l: &LoweredModel) -> Result<PtxModel, BackendError> {
     Ok(PtxModel { ptx, launch })
 }
 
+/// Intrinsics NVPTX code generation cannot select (LLVM aborts the process on them): other
+/// targets' intrinsics, and `llvm.roundeven` (DESIGN §5: use `llvm.rint`).
+const FOREIGN_INTRINSICS: &[&str] =
+    &["llvm.x86.", "llvm.aarch64.", "llvm.arm.", "llvm.wasm.", "llvm.roundeven."];
+
+/// Every function the module declares without defining must be an LLVM intrinsic NVPTX can
+/// lower: no other target's intrinsic (x86 `pmaddwd`, …), no `llvm.roundeven`, no external
+/// function (libm: nothing to link on the GPU). Checked before and after optimization, since
+/// LLVM aborts instead of failing on some of them.
+fn device_calls_ok(module: &inkwell::module::Module<'_>) -> Result<(), BackendError> {
+    let mut bad = Vec::new();
+    for f in module.get_functions() {
+        if f.count_basic_blocks() > 0 {
+            continue;
+        }
+        let name = f.get_name().to_string_lossy().into_owned();
+        let foreign = FOREIGN_INTRINSICS.iter().any(|p| name.starts_with(p));
+        if foreign || !name.starts_with("llvm.") {
+            bad.push(name);
+        }
+    }
+    if bad.is_empty() {
+        Ok(())
+    } else {
+        Err(BackendError::codegen(
+            "PTX module (device calls)",
+            format!("calls NVPTX cannot compile or link: {}", bad.join(", ")),
+        ))
+    }
+}
+
 impl Launch {
     /// The description as pretty JSON.
     pub fn to_json(&self) -> String {
@@ -304,5 +335,32 @@ impl Launch {
             }
         }
         Ok(l)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn foreign_intrinsics_and_external_functions_are_refused() {
+        let ctx = Context::create();
+        let cg = Cg::new(&ctx, "t", nvptx_target());
+        let v = ctx.void_type().fn_type(&[], false);
+        cg.module.add_function("llvm.nvvm.barrier0", v, None);
+        assert!(device_calls_ok(&cg.module).is_ok());
+        for name in ["llvm.x86.sse2.pmadd.wd", "llvm.roundeven.f32", "expf"] {
+            let cg = Cg::new(&ctx, "t", nvptx_target());
+            cg.module.add_function(name, v, None);
+            let e = device_calls_ok(&cg.module).unwrap_err().to_string();
+            assert!(e.contains(name), "{e}");
+        }
+    }
+
+    #[test]
+    fn nvptx_target_machine() {
+        let t = nvptx_target();
+        assert_eq!((t.cpu.as_str(), t.features.as_str()), ("sm_86", "+ptx75"));
+        t.machine().expect("the nvptx target is compiled into LLVM");
     }
 }
