@@ -238,9 +238,11 @@ pub fn compile_lowered(l: &LoweredModel) -> Result<PtxModel, BackendError> {
     cg.module
         .verify()
         .map_err(|e| BackendError::codegen("PTX module (verifier)", e.to_string()))?;
+    device_calls_ok(&cg.module)?;
     cg.module
         .run_passes("default<O3>", &machine, PassBuilderOptions::create())
         .map_err(|e| BackendError::codegen("PTX module (optimizer)", e.to_string()))?;
+    device_calls_ok(&cg.module)?;
     let buf = machine
         .write_to_memory_buffer(&cg.module, FileType::Assembly)
         .map_err(|e| BackendError::codegen("PTX module (code generation)", e.to_string()))?;
