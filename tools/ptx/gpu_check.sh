@@ -18,7 +18,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 samples="${1:-4}"
-models="${QCC_SHARED:-../shared}/models"
+# The shared models: $QCC_SHARED/models, else the first shared/models walking up from here.
+if [ -n "${QCC_SHARED:-}" ]; then
+  models="$QCC_SHARED/models"
+else
+  d="$PWD"
+  while [ "$d" != / ] && [ ! -d "$d/shared/models" ]; do d="$(dirname "$d")"; done
+  models="$d/shared/models"
+fi
 [ -d "$models" ] || { echo "shared models not found at $models (set QCC_SHARED)"; exit 2; }
 if command -v nvidia-smi >/dev/null; then
   nvidia-smi --query-gpu=name,driver_version,compute_cap --format=csv,noheader || true
@@ -30,14 +37,16 @@ fi
 status=0
 for m in mlp_digits mobilenetv2_random; do
   echo "== $m"
-  "$PTX_CHECK" "$models/$m/model.onnx" "$samples" || status=$?
-  [ "$status" = 2 ] && exit 2
+  rc=0
+  "$PTX_CHECK" "$models/$m/model.onnx" "$samples" || rc=$?
+  if [ "$rc" = 2 ]; then exit 2; fi
+  if [ "$rc" != 0 ]; then status=1; fi
 done
 if command -v ptxas >/dev/null && command -v cargo >/dev/null; then
   out="$(mktemp -d)"
   cargo run -q -p qcc -- compile "$models/mobilenetv2_random/model.onnx" \
     --calib "$models/mobilenetv2_random/calib.npz" --backend llvm --target nvptx -o "$out/m.ptx"
-  ptxas -arch=sm_90 "$out/m.ptx" -o "$out/m.cubin" && echo "ptxas sm_90: ok" || status=1
+  if ptxas -arch=sm_90 "$out/m.ptx" -o "$out/m.cubin"; then echo "ptxas sm_90: ok"; else status=1; fi
 fi
 if command -v cargo >/dev/null; then
   cargo test -p qcc-backend-llvm --test ptx -- --nocapture || status=1
