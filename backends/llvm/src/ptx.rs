@@ -15,9 +15,11 @@
 //! Steps run in order on one stream (each launch sees the previous one's writes). The device
 //! code calls nothing outside the module: a PTX with an `.extern .func` (an unresolved call,
 //! e.g. a libm function NVPTX cannot link) is a [`BackendError::Codegen`], as is a module that
-//! fails LLVM's verifier. [`run`] loads the PTX with the CUDA driver API ([`cuda`]).
+//! fails LLVM's verifier. [`run`] loads the PTX with the CUDA driver API ([`cuda`]);
+//! [`emulate`] runs the same launch scheme on the host (no GPU needed).
 
 pub mod cuda;
+pub mod emulate;
 
 pub use cuda::{run, CudaModel};
 

@@ -6,12 +6,15 @@
 //! intrinsic left, the constants in `.global` memory, the launch description agreeing with the
 //! lowered plan (offsets inside the arena, rows, grid × block covering the rows) and surviving
 //! a JSON round trip. `ptxas` checks the PTX too when it is installed (it is not required).
+//! The launch scheme itself runs on the host ([`ptx::emulate`]: row-parallel steps one row per
+//! call, last row first) and matches the interpreter: int8 bit-exact, fp32 within 1e-4.
 //! Without a CUDA driver, [`ptx::run`] fails with `libcuda.so not found` (after checking its
 //! inputs).
 
 use qcc_backend_llvm::ptx::{self, PtxModel};
 use qcc_backend_llvm::BackendError;
 use qcc_ir::{Dim, Graph, Tensor};
+use qcc_onnx::conformance::compare;
 use qcc_onnx::{import_file, ImportOptions};
 use qcc_passes::{PassManager, PassManagerOptions, Registry};
 use std::path::PathBuf;
@@ -148,6 +151,20 @@ fn model_ptx(name: &str) {
             m.launch.arena_bytes,
         );
         assert!(m.ptx.contains(".global .align"), "{name} {kind}: constants in .global memory");
+        // The launch scheme (row-parallel steps one row per call, last row first) on the host.
+        let xs = vec![synthetic(&input_shape(graph), 11)];
+        let got = ptx::emulate::run_on_host(graph, &m.launch, &xs).expect("host emulation");
+        let want = qcc_ir::interp::run(graph, &xs).expect("interpreter");
+        assert_eq!(got.len(), want.len());
+        for (a, b) in got.iter().zip(&want) {
+            if kind == "int8" {
+                // Integer kernels and the final Dequantize: exact.
+                assert_eq!(a, b, "{name} int8: emulated launch vs interpreter");
+            } else {
+                compare(a, b, 1e-4, 1e-5)
+                    .unwrap_or_else(|e| panic!("{name} fp32: emulated launch vs interpreter: {e}"));
+            }
+        }
     }
 }
 
