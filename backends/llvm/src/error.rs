@@ -33,6 +33,9 @@ pub enum BackendError {
     /// Run-time inputs that do not match the compiled model.
     #[error("bad input: {0}")]
     BadInput(String),
+    /// The CUDA driver is missing or failed (running PTX).
+    #[error("CUDA: {0}")]
+    Cuda(String),
     /// Lowering failed.
     #[error(transparent)]
     Lowering(#[from] qcc_lowering::LowerError),

@@ -8,7 +8,8 @@
 //! * [`emit`]: a thin kernel-writing layer (loops, loads, exact quantization arithmetic);
 //! * [`kernels`]: one generator per kernel of the plan;
 //! * [`model`]: [`compile`] a graph into a [`CompiledModel`] (one module, verified, O3, MCJIT)
-//!   and run it, with rows split across threads like the Cranelift backend.
+//!   and run it, with rows split across threads like the Cranelift backend;
+//! * [`ptx`]: the same kernels as PTX for NVIDIA GPUs, a launch description, a CUDA runner.
 //!
 //! LLVM aborts the process on some invalid IR: every module is verified before optimization
 //! and code generation, and a verifier failure is a [`BackendError::Codegen`].
@@ -18,6 +19,7 @@ pub mod emit;
 pub mod error;
 pub mod kernels;
 pub mod model;
+pub mod ptx;
 pub mod shim;
 pub mod target;
 

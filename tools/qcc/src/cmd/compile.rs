@@ -1,5 +1,6 @@
 //! `qcc compile`: an AOT object (weights embedded) and its C header, from the Cranelift backend
-//! (x86-64, AArch64) or the LLVM backend (feature `llvm`: x86-64, AArch64, wasm32).
+//! (x86-64, AArch64) or the LLVM backend (feature `llvm`: x86-64, AArch64, wasm32; and PTX with
+//! a launch description for `--target nvptx`).
 
 use super::qflags::QuantFlags;
 use anyhow::{bail, Context};
@@ -12,7 +13,7 @@ use std::path::PathBuf;
 pub enum CompileBackend {
     /// Cranelift.
     Cranelift,
-    /// LLVM (x86-64 for the host CPU or `--cpu`, AArch64 with dotprod/i8mm, wasm32 SIMD).
+    /// LLVM (x86-64 for the host CPU or `--cpu`, AArch64 with dotprod/i8mm, wasm32 SIMD, nvptx).
     #[cfg(feature = "llvm")]
     Llvm,
 }
@@ -28,6 +29,8 @@ pub enum CompileTarget {
     /// WebAssembly (wasm32, SIMD128; `--backend llvm`): a wasm object to link with
     /// `wasm-ld --no-entry --export=PREFIX_run` (or `rust-lld -flavor wasm`).
     Wasm32,
+    /// NVIDIA GPUs (`--backend llvm`): OUT.ptx (sm_86, PTX 7.5) and OUT.launch.json.
+    Nvptx,
 }
 
 /// Compile a model ahead of time into `OUT.o` (weights embedded) and `OUT.h` (a C API: sizes,
@@ -77,6 +80,14 @@ pub fn run(a: CompileArgs) -> anyhow::Result<i32> {
         // A float model; an already quantized graph (`qcc quantize -o x.qir`) is taken as is.
         qcc::quantize::canonicalize(&mut g)?;
     }
+    match (a.backend, a.target) {
+        #[cfg(feature = "llvm")]
+        (CompileBackend::Llvm, CompileTarget::Nvptx) => return compile_ptx(&a, &g),
+        (CompileBackend::Cranelift, CompileTarget::Nvptx) => {
+            bail!("--target nvptx needs --backend llvm")
+        }
+        _ => {}
+    }
     let base = a.output.with_extension("");
     let name = base.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     if a.backend == CompileBackend::Cranelift && (a.cpu.is_some() || !a.features.is_empty()) {
@@ -89,6 +100,7 @@ pub fn run(a: CompileArgs) -> anyhow::Result<i32> {
                 (CompileTarget::Aarch64, false) => AotTarget::Aarch64,
                 (CompileTarget::Aarch64, true) => bail!("--vnni is an x86-64 option"),
                 (CompileTarget::Wasm32, _) => bail!("wasm32 objects need --backend llvm"),
+                (CompileTarget::Nvptx, _) => unreachable!("handled above"),
             };
             let art =
                 compile_object_with_limits(&g, target, &name, &Default::default(), &qcc::limits())
@@ -113,6 +125,7 @@ pub fn run(a: CompileArgs) -> anyhow::Result<i32> {
                 CompileTarget::X86_64 => aot::x86_64(a.cpu.as_deref(), &a.features),
                 CompileTarget::Aarch64 => aot::aarch64(),
                 CompileTarget::Wasm32 => aot::wasm32(),
+                CompileTarget::Nvptx => unreachable!("handled above"),
             };
             let art = aot::compile_object(&g, &spec, &name, &qcc::limits())
                 .with_context(|| format!("compiling {}", a.model.display()))?;
@@ -129,6 +142,30 @@ pub fn run(a: CompileArgs) -> anyhow::Result<i32> {
         object.len(),
         h.display(),
         arena_size
+    );
+    Ok(0)
+}
+
+/// `--backend llvm --target nvptx`: OUT.ptx and OUT.launch.json (see `qcc_backend_llvm::ptx`).
+#[cfg(feature = "llvm")]
+fn compile_ptx(a: &CompileArgs, g: &qcc_ir::Graph) -> anyhow::Result<i32> {
+    if a.vnni {
+        bail!("--vnni is an x86-64 option");
+    }
+    let m = qcc_backend_llvm::ptx::compile_ptx(g, &qcc::limits())
+        .with_context(|| format!("compiling {} to PTX", a.model.display()))?;
+    let base = a.output.with_extension("");
+    let (p, j) = (base.with_extension("ptx"), base.with_extension("launch.json"));
+    std::fs::write(&p, &m.ptx).with_context(|| format!("writing {}", p.display()))?;
+    std::fs::write(&j, m.launch.to_json()).with_context(|| format!("writing {}", j.display()))?;
+    eprintln!(
+        "{} → {} ({} bytes, {} kernels) + {} (arena {} bytes)",
+        a.model.display(),
+        p.display(),
+        m.ptx.len(),
+        m.launch.steps.len(),
+        j.display(),
+        m.launch.arena_bytes
     );
     Ok(0)
 }
