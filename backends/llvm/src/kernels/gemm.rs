@@ -55,24 +55,25 @@ impl QTile {
     }
 }
 
-/// B packed for the pair-wise multiply-add: `[n/NR][k/2][NR][2]` i16 (zero padded), so one
-/// vector load gives `NR/NRV` columns × 2 consecutive k.
+/// B packed for the pair-wise multiply-add: `[n/NR][k/2][NR][2]` i8 (zero padded), so one
+/// vector load gives `NR/NRV` columns × 2 consecutive k, sign-extended to i16 in registers
+/// (one byte per weight in memory: batch-1 GEMVs are bound by reading the weights).
 pub(crate) fn pack_b(b: &[i8], n: usize, k: usize, t: QTile) -> Vec<u8> {
     let (nr, k2, nb) = (t.nr(), k.div_ceil(2), n.div_ceil(t.nr()));
-    let mut out = vec![0i16; nb * k2 * nr * 2];
+    let mut out = vec![0u8; nb * k2 * nr * 2];
     for jb in 0..nb {
         for kp in 0..k2 {
             for c in 0..nr {
                 for h in 0..2 {
                     let (j, p) = (jb * nr + c, 2 * kp + h);
                     if j < n && p < k {
-                        out[((jb * k2 + kp) * nr + c) * 2 + h] = b[p * n + j] as i16;
+                        out[((jb * k2 + kp) * nr + c) * 2 + h] = b[p * n + j] as u8;
                     }
                 }
             }
         }
     }
-    out.iter().flat_map(|v| v.to_le_bytes()).collect()
+    out
 }
 
 /// The integer GEMM of a [`QGemm`] step (inputs: A; output: C): B packed at compile time,
@@ -84,7 +85,7 @@ pub(crate) fn qgemm<'ctx>(cg: &mut Cg<'ctx>, name: &str, q: &QGemm) -> R<Built<'
     let bias = q.bias.as_ref().map(|b| cg.constant(&i32_bytes(b)));
     let mults = q.requant.as_ref().map(|r| cg.constant(&f32_bytes(&per_column(&r.multipliers, n))));
     let k = cg.kernel(name, 2)?;
-    let (i8t, i16t, i32t) = (k.int(8), k.int(16), k.int(32));
+    let (i8t, i32t) = (k.int(8), k.int(32));
     let scratch = TileScratch::new(&k, t, kk)?;
     let job = TileJob {
         t,
@@ -93,7 +94,8 @@ pub(crate) fn qgemm<'ctx>(cg: &mut Cg<'ctx>, name: &str, q: &QGemm) -> R<Built<'
         a: k.buf(0, i8t)?,
         a_signed: q.a_signed,
         za: q.a_zero_point,
-        b: k.const_ptr(pb, i16t)?,
+        b: k.const_ptr(pb, i8t)?,
+        b_i8: true,
         bias: bias.map(|p| k.const_ptr(p, i32t)).transpose()?,
         requant: match (&q.requant, mults) {
             (Some(r), Some(p)) => Some((r.clone(), k.const_ptr(p, k.f32t())?)),
@@ -116,7 +118,7 @@ pub(crate) fn per_column(m: &[f32], n: usize) -> Vec<f32> {
 }
 
 /// What [`emit_tiles`] computes: `C = epi(Σ_k (A − za)·B + bias)` for 8-bit A (runtime, rows
-/// of `kk`), B packed as [`pack_b`] (`(b − zb)` in i16), optional i32 bias per column, and
+/// of `kk`), B packed as [`pack_b`] (i8, or `(b − zb)` in i16), optional i32 bias per column, and
 /// either a fused requantization into 8-bit C or i32 C.
 pub(crate) struct TileJob<'ctx> {
     /// Register tile.
@@ -131,8 +133,10 @@ pub(crate) struct TileJob<'ctx> {
     pub a_signed: bool,
     /// A's zero point (subtracted while widening).
     pub za: i32,
-    /// Packed B (`i16*`).
+    /// Packed B (`i8*` when `b_i8`, else `i16*`).
     pub b: PointerValue<'ctx>,
+    /// B is packed as i8 (sign-extended to i16 after loading).
+    pub b_i8: bool,
     /// Bias per column (`i32*`).
     pub bias: Option<PointerValue<'ctx>>,
     /// Requantization and its per-column multipliers (`f32*`).
@@ -240,7 +244,15 @@ pub(crate) fn emit_tiles<'ctx>(
             k.for_n(k2, &mut |kp| {
                 let boff = k.affine(kp, nr * 2, bblk)?;
                 let bv: Vec<_> = (0..t.nrv)
-                    .map(|c| k.ld_vec(v16, b, k.add(boff, k.i64c((c * lanes * 2) as i64))?))
+                    .map(|c| {
+                        let at = k.add(boff, k.i64c((c * lanes * 2) as i64))?;
+                        if job.b_i8 {
+                            let v8 = k.ld_vec(i8t.vec_type(2 * lanes as u32), b, at)?;
+                            Ok(k.b().build_int_s_extend(v8, v16, "b16")?)
+                        } else {
+                            k.ld_vec(v16, b, at)
+                        }
+                    })
                     .collect::<R<_>>()?;
                 for r in 0..mr {
                     let w = k.ldi(i32t, apack, k.affine(kp, mr, k.i64c(r as i64))?)?;

@@ -52,6 +52,7 @@ fn int_mm_tiled<'ctx>(
         a_signed,
         za,
         b: bpack,
+        b_i8: false,
         bias: bias.map(|p| k.const_ptr(p, i32t)).transpose()?,
         requant: match (&s.requant, mults) {
             (Some(r), Some(p)) => Some((r.clone(), k.const_ptr(p, k.f32t())?)),
