@@ -12,7 +12,7 @@ if [ -z "$shared" ]; then
   while [ "$d" != / ] && [ ! -d "$d/../shared/onnx-node-tests" ]; do d=$(dirname "$d"); done
   shared=$d/../shared
 fi
-mkdir -p corpus/onnx_load corpus/onnx_struct corpus/qir_parse corpus/npz_read corpus/diff_cranelift
+mkdir -p corpus/onnx_load corpus/onnx_struct corpus/qir_parse corpus/npz_read corpus/diff_cranelift corpus/diff_llvm
 if [ -d "$shared/onnx-node-tests" ]; then
   i=0
   while IFS= read -r f; do

@@ -41,4 +41,5 @@ run onnx_struct 50000 -max_len=2048 -len_control=0
 run qir_parse 60000
 run npz_read 20000
 run diff_cranelift 1000 -max_len=512 -len_control=0
+run diff_llvm 100 -max_len=512 -len_control=0
 echo "fuzz: all targets ran clean"
