@@ -13,11 +13,13 @@
 //! ```
 //!
 //! The cases live in [`cnn`] (convolutions, pooling, quantized elementwise, activations) and
-//! [`xformer`] (matmul, movement, normalization, reductions, gather, casts, transcendentals).
+//! [`xformer`] (matmul, movement, normalization, reductions, gather, casts, transcendentals);
+//! [`models`] has small whole models for the backends' own model tests.
 
 #![deny(missing_docs)]
 
 pub mod cnn;
+pub mod models;
 pub mod xformer;
 
 #[doc(hidden)]

@@ -412,29 +412,11 @@ impl CompiledModel {
     /// Runs the model on `inputs` (graph input order); outputs in graph output order.
     pub fn run(&self, inputs: &[Tensor]) -> Result<Vec<Tensor>, BackendError> {
         let l = &self.lowered;
-        if inputs.len() != l.inputs.len() {
-            return Err(BackendError::BadInput(format!(
-                "{} inputs given, the model takes {}",
-                inputs.len(),
-                l.inputs.len()
-            )));
-        }
         let mut arena = self
             .arena
             .lock()
             .map_err(|_| BackendError::BadInput("arena poisoned by a panic".into()))?;
-        for ((name, b), t) in l.inputs.iter().zip(inputs) {
-            let buf = &l.buffers[*b];
-            if t.dtype != buf.dtype || t.shape != buf.shape {
-                return Err(BackendError::BadInput(format!(
-                    "input `{name}`: got {}{:?}, expected {}{:?}",
-                    t.dtype, t.shape, buf.dtype, buf.shape
-                )));
-            }
-            let bytes = t.to_le_bytes();
-            let off = l.offset(*b).unwrap_or(0);
-            arena.as_mut_slice()[off..off + bytes.len()].copy_from_slice(&bytes);
-        }
+        l.write_inputs(arena.as_mut_slice(), inputs).map_err(BackendError::BadInput)?;
         let base = arena.as_mut_slice().as_mut_ptr();
         self.status.store(0, Ordering::SeqCst);
         if self.threads <= 1 {
@@ -454,22 +436,7 @@ impl CompiledModel {
                 st.ops
             )));
         }
-        let mut outs = Vec::new();
-        for (_, b) in &l.outputs {
-            let buf = &l.buffers[*b];
-            let bytes = match (l.offset(*b), &self.const_bufs[*b]) {
-                (Some(o), _) => arena.as_slice()[o..o + buf.bytes()].to_vec(),
-                (None, Some(c)) => c.as_slice().to_vec(),
-                (None, None) => {
-                    return Err(BackendError::BadInput("output without storage".into()))
-                }
-            };
-            outs.push(
-                Tensor::from_le_bytes(buf.dtype, buf.shape.clone(), &bytes)
-                    .map_err(|e| BackendError::BadInput(e.to_string()))?,
-            );
-        }
-        Ok(outs)
+        l.read_outputs(arena.as_slice()).map_err(BackendError::BadInput)
     }
 
     /// Per-step time of `runs` runs on `inputs` (median per step, milliseconds), each step
@@ -485,11 +452,7 @@ impl CompiledModel {
             .lock()
             .map_err(|_| BackendError::BadInput("arena poisoned by a panic".into()))?;
         let l = &self.lowered;
-        for ((_, b), t) in l.inputs.iter().zip(inputs) {
-            let bytes = t.to_le_bytes();
-            let off = l.offset(*b).unwrap_or(0);
-            arena.as_mut_slice()[off..off + bytes.len()].copy_from_slice(&bytes);
-        }
+        l.write_inputs(arena.as_mut_slice(), inputs).map_err(BackendError::BadInput)?;
         let base = arena.as_mut_slice().as_mut_ptr();
         let mut per: Vec<Vec<f64>> = vec![Vec::new(); l.steps.len()];
         for _ in 0..runs.max(1) {

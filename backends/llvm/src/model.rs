@@ -250,34 +250,16 @@ impl CompiledModel {
     /// Runs the model on `inputs` (graph input order); outputs in graph output order.
     pub fn run(&self, inputs: &[Tensor]) -> Result<Vec<Tensor>, BackendError> {
         let l = &self.lowered;
-        if inputs.len() != l.inputs.len() {
-            return Err(BackendError::BadInput(format!(
-                "{} inputs given, the model takes {}",
-                inputs.len(),
-                l.inputs.len()
-            )));
-        }
         let mut arena = self
             .arena
             .lock()
             .map_err(|_| BackendError::BadInput("arena poisoned by a panic".into()))?;
-        for ((name, b), t) in l.inputs.iter().zip(inputs) {
-            let buf = &l.buffers[*b];
-            if t.dtype != buf.dtype || t.shape != buf.shape {
-                return Err(BackendError::BadInput(format!(
-                    "input `{name}`: got {}{:?}, expected {}{:?}",
-                    t.dtype, t.shape, buf.dtype, buf.shape
-                )));
-            }
-            let bytes = t.to_le_bytes();
-            let off = l.offset(*b).unwrap_or(0);
-            arena.as_mut_slice()[off..off + bytes.len()].copy_from_slice(&bytes);
-        }
+        l.write_inputs(arena.as_mut_slice(), inputs).map_err(BackendError::BadInput)?;
         let base = arena.as_mut_slice().as_mut_ptr();
         self.status.store(0, Ordering::SeqCst);
         if self.threads <= 1 {
-            // SAFETY: the generated code touches the arena only within the plan's offsets
-            // (each buffer fits the arena, checked at lowering) and the constant data.
+            // SAFETY: the generated code only touches the arena within the plan's offsets
+            // (checked at lowering: each buffer fits the arena) and the constant data.
             unsafe { (self.model_fn)(base) };
         } else {
             self.each_step(base, &mut |_, _| {});
@@ -292,20 +274,7 @@ impl CompiledModel {
                 st.ops
             )));
         }
-        let mut outs = Vec::new();
-        for (_, b) in &l.outputs {
-            let buf = &l.buffers[*b];
-            let bytes = match (l.offset(*b), &buf.storage) {
-                (Some(o), _) => arena.as_slice()[o..o + buf.bytes()].to_vec(),
-                (None, Storage::Const(t)) => t.to_le_bytes(),
-                (None, _) => return Err(BackendError::BadInput("output without storage".into())),
-            };
-            outs.push(
-                Tensor::from_le_bytes(buf.dtype, buf.shape.clone(), &bytes)
-                    .map_err(|e| BackendError::BadInput(e.to_string()))?,
-            );
-        }
-        Ok(outs)
+        l.read_outputs(arena.as_slice()).map_err(BackendError::BadInput)
     }
 
     /// Per-step time of `runs` runs on `inputs` (median per step, milliseconds):
@@ -321,11 +290,7 @@ impl CompiledModel {
             .arena
             .lock()
             .map_err(|_| BackendError::BadInput("arena poisoned by a panic".into()))?;
-        for ((_, b), t) in l.inputs.iter().zip(inputs) {
-            let bytes = t.to_le_bytes();
-            let off = l.offset(*b).unwrap_or(0);
-            arena.as_mut_slice()[off..off + bytes.len()].copy_from_slice(&bytes);
-        }
+        l.write_inputs(arena.as_mut_slice(), inputs).map_err(BackendError::BadInput)?;
         let base = arena.as_mut_slice().as_mut_ptr();
         let mut per: Vec<Vec<f64>> = vec![Vec::new(); l.steps.len()];
         for _ in 0..runs.max(1) {

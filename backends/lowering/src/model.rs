@@ -325,4 +325,52 @@ impl LoweredModel {
             Storage::Const(_) => None,
         }
     }
+
+    /// Checks `inputs` (graph input order) against the plan's input buffers (count, dtype,
+    /// shape) and copies them into `arena` at their offsets. The message names the input.
+    pub fn write_inputs(&self, arena: &mut [u8], inputs: &[Tensor]) -> Result<(), String> {
+        if inputs.len() != self.inputs.len() {
+            return Err(format!(
+                "{} inputs given, the model takes {}",
+                inputs.len(),
+                self.inputs.len()
+            ));
+        }
+        for ((name, b), t) in self.inputs.iter().zip(inputs) {
+            let buf = &self.buffers[*b];
+            if t.dtype != buf.dtype || t.shape != buf.shape {
+                return Err(format!(
+                    "input `{name}`: got {}{:?}, expected {}{:?}",
+                    t.dtype, t.shape, buf.dtype, buf.shape
+                ));
+            }
+            let bytes = t.to_le_bytes();
+            let off = self.offset(*b).unwrap_or(0);
+            let dst = arena
+                .get_mut(off..off + bytes.len())
+                .ok_or_else(|| format!("input `{name}` does not fit the arena"))?;
+            dst.copy_from_slice(&bytes);
+        }
+        Ok(())
+    }
+
+    /// The graph outputs read from `arena` (constant outputs from their storage).
+    pub fn read_outputs(&self, arena: &[u8]) -> Result<Vec<Tensor>, String> {
+        let mut outs = Vec::new();
+        for (name, b) in &self.outputs {
+            let buf = &self.buffers[*b];
+            let bytes = match &buf.storage {
+                Storage::Arena { offset, .. } => arena
+                    .get(*offset..*offset + buf.bytes())
+                    .ok_or_else(|| format!("output `{name}` does not fit the arena"))?
+                    .to_vec(),
+                Storage::Const(t) => t.to_le_bytes(),
+            };
+            outs.push(
+                Tensor::from_le_bytes(buf.dtype, buf.shape.clone(), &bytes)
+                    .map_err(|e| e.to_string())?,
+            );
+        }
+        Ok(outs)
+    }
 }

@@ -15,7 +15,6 @@ use inkwell::context::Context;
 use inkwell::passes::PassBuilderOptions;
 use inkwell::OptimizationLevel;
 use qcc_ir::{Graph, Tensor};
-use qcc_lowering::Storage;
 
 type StepFn = unsafe extern "C" fn(*mut u8, i64, i64);
 
@@ -48,14 +47,7 @@ pub fn run_on_host(
         .create_jit_execution_engine(OptimizationLevel::Aggressive)
         .map_err(|e| BackendError::Target(e.to_string()))?;
     let mut arena = AlignedBytes::zeroed(l.arena_size);
-    for ((_, b), t) in l.inputs.iter().zip(inputs) {
-        let bytes = t.to_le_bytes();
-        let off = l.offset(*b).unwrap_or(0);
-        if t.dtype != l.buffers[*b].dtype || bytes.len() != l.buffers[*b].bytes() {
-            return Err(BackendError::BadInput(format!("input {} does not fit", t.dtype)));
-        }
-        arena.as_mut_slice()[off..off + bytes.len()].copy_from_slice(&bytes);
-    }
+    l.write_inputs(arena.as_mut_slice(), inputs).map_err(BackendError::BadInput)?;
     let base = arena.as_mut_slice().as_mut_ptr();
     for (name, st) in names.iter().zip(&launch.steps) {
         let addr = engine
@@ -76,19 +68,7 @@ pub fn run_on_host(
     if status.as_slice() != [0; 4] {
         return Err(BackendError::BadInput("a step met an out-of-range index".into()));
     }
-    let mut outs = Vec::new();
-    for (_, b) in &l.outputs {
-        let buf = &l.buffers[*b];
-        let bytes = match (l.offset(*b), &buf.storage) {
-            (Some(o), _) => arena.as_slice()[o..o + buf.bytes()].to_vec(),
-            (None, Storage::Const(t)) => t.to_le_bytes(),
-            (None, _) => return Err(BackendError::BadInput("output without storage".into())),
-        };
-        outs.push(
-            Tensor::from_le_bytes(buf.dtype, buf.shape.clone(), &bytes)
-                .map_err(|e| BackendError::BadInput(e.to_string()))?,
-        );
-    }
+    let outs = l.read_outputs(arena.as_slice()).map_err(BackendError::BadInput)?;
     drop(engine);
     Ok(outs)
 }
