@@ -43,6 +43,18 @@ if ! command -v aarch64-linux-gnu-gcc >/dev/null 2>&1 || ! command -v qemu-aarch
   fi
 fi
 
+# Node.js runs the LLVM backend's wasm32 objects in tools/qcc/tests/llvm_aot.rs.
+if ! command -v node >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "== installing nodejs (apt)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs >/dev/null
+  else
+    echo "error: node is missing; install nodejs (apt) and rerun" >&2
+    exit 1
+  fi
+fi
+
 # LLVM 14 (the LLVM backend, inkwell's llvm14-0-prefer-dynamic links libLLVM-14.so).
 if ! command -v llvm-config-14 >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
