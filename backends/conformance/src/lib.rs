@@ -230,6 +230,10 @@ macro_rules! suite {
             fn binary_max_min() {
                 xformer::binary_max_min::<$b>();
             }
+            #[test]
+            fn f32_unary_ops_exact() {
+                xformer::f32_unary_ops_exact::<$b>();
+            }
         }
     };
 }

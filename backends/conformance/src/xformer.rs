@@ -439,6 +439,41 @@ pub fn binary_max_min<B: Backend>() {
     }
 }
 
+/// f32 Neg, Abs, Floor, Ceil, Round (ties to even), Reciprocal, Sign and LeakyRelu: exact, bit
+/// for bit (signed zeros included), with ties, ±0, ±∞ and NaN among the inputs.
+pub fn f32_unary_ops_exact<B: Backend>() {
+    let ops = [
+        Op::Neg,
+        Op::Abs,
+        Op::Floor,
+        Op::Ceil,
+        Op::Round,
+        Op::Reciprocal,
+        Op::Sign,
+        Op::LeakyRelu(qcc_ir::ops::AlphaAttrs { alpha: 0.1 }),
+    ];
+    let mut v = vec![0.0, -0.0, 0.5, -0.5, 1.5, -1.5, 2.5, -2.5, 3.7, -3.7, 1e-30, -1e-30];
+    v.extend([f32::INFINITY, f32::NEG_INFINITY, f32::NAN, 123456.5, -7.25, 8388609.0]);
+    let mut rng = crate::Rng(17);
+    v.extend(rng.floats(19, -50.0, 50.0));
+    let n = v.len();
+    let x = Tensor::f32(&[n], v);
+    for op in ops {
+        let name = op.name().to_string();
+        let (g, _) = one_op(op, &[(f32t(&[n]), None)], TensorType::unknown(DType::F32));
+        let (got, want) = both::<B>(&g, std::slice::from_ref(&x));
+        let (a, b) = (got.as_f32().expect("f32"), want.as_f32().expect("f32"));
+        for (i, (p, q)) in a.iter().zip(b).enumerate() {
+            let same = p.to_bits() == q.to_bits() || (p.is_nan() && q.is_nan());
+            assert!(
+                same,
+                "{name} of {}: backend {p:e} vs interpreter {q:e}",
+                x.as_f32().unwrap()[i]
+            );
+        }
+    }
+}
+
 /// Cases proptest once shrank failures to (kept explicitly: the seeds of its regression files
 /// depend on the strategies' shapes).
 pub fn regressions<B: Backend>() {

@@ -247,6 +247,30 @@ impl<'g> Cx<'g> {
                 let xb = self.buf(id, x)?;
                 self.push(id, node.op.name().into(), Kernel::Unary(u), vec![xb], out)?;
             }
+            Op::Neg
+            | Op::Abs
+            | Op::Floor
+            | Op::Ceil
+            | Op::Round
+            | Op::Reciprocal
+            | Op::Sign
+            | Op::LeakyRelu(_)
+                if g.value_type(self.operand(id, 0)?).dtype == DType::F32 =>
+            {
+                let u = match &node.op {
+                    Op::Neg => UnaryOp::Neg,
+                    Op::Abs => UnaryOp::Abs,
+                    Op::Floor => UnaryOp::Floor,
+                    Op::Ceil => UnaryOp::Ceil,
+                    Op::Round => UnaryOp::Round,
+                    Op::Reciprocal => UnaryOp::Reciprocal,
+                    Op::Sign => UnaryOp::Sign,
+                    Op::LeakyRelu(at) => UnaryOp::LeakyRelu(at.alpha),
+                    _ => unreachable!("matched above"),
+                };
+                let xb = self.buf(id, self.operand(id, 0)?)?;
+                self.push(id, node.op.name().into(), Kernel::Unary(u), vec![xb], out)?;
+            }
             Op::Transpose(_)
             | Op::Slice
             | Op::Expand

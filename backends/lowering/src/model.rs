@@ -110,6 +110,22 @@ pub enum UnaryOp {
     Relu,
     /// clamp(x, lo, hi).
     Clip(f32, f32),
+    /// −x (sign bit flipped).
+    Neg,
+    /// |x|.
+    Abs,
+    /// ⌊x⌋.
+    Floor,
+    /// ⌈x⌉.
+    Ceil,
+    /// Round half to even.
+    Round,
+    /// 1 / x.
+    Reciprocal,
+    /// 1 for x > 0, −1 for x < 0, else x (±0 and NaN unchanged).
+    Sign,
+    /// x for x ≥ 0, else alpha·x.
+    LeakyRelu(f32),
 }
 
 /// Dequantization with per-axis (or per-tensor) parameters of an i8/u8/i32 buffer viewed as

@@ -1,5 +1,6 @@
 //! Elementwise kernels: f32 binary arithmetic with broadcast (nested loops over the output shape
-//! with per-operand strides), f32 Relu/Clip, Quantize (f32 → 8-bit) and Dequantize (8-bit →
+//! with per-operand strides), f32 unary ops (Relu, Clip, Neg, Abs, Floor, Ceil, Round,
+//! Reciprocal, Sign, LeakyRelu), Quantize (f32 → 8-bit) and Dequantize (8-bit →
 //! f32), exactly as `qcc_ir::qmath`.
 
 use super::{build_kernel, counted_loop};
@@ -87,6 +88,31 @@ pub fn unary(isa: &dyn TargetIsa, index: u32, op: UnaryOp, n: usize) -> Function
                     let x = b.ins().select(below, l, x);
                     let above = b.ins().fcmp(FloatCC::GreaterThan, x, h);
                     b.ins().select(above, h, x)
+                }
+                UnaryOp::Neg => b.ins().fneg(x),
+                UnaryOp::Abs => b.ins().fabs(x),
+                UnaryOp::Floor => b.ins().floor(x),
+                UnaryOp::Ceil => b.ins().ceil(x),
+                UnaryOp::Round => b.ins().nearest(x),
+                UnaryOp::Reciprocal => {
+                    let one = b.ins().f32const(1.0);
+                    b.ins().fdiv(one, x)
+                }
+                UnaryOp::Sign => {
+                    let z = b.ins().f32const(0.0);
+                    let one = b.ins().f32const(1.0);
+                    let m1 = b.ins().f32const(-1.0);
+                    let pos = b.ins().fcmp(FloatCC::GreaterThan, x, z);
+                    let neg = b.ins().fcmp(FloatCC::LessThan, x, z);
+                    let r = b.ins().select(neg, m1, x);
+                    b.ins().select(pos, one, r)
+                }
+                UnaryOp::LeakyRelu(alpha) => {
+                    let z = b.ins().f32const(0.0);
+                    let a = b.ins().f32const(alpha);
+                    let ax = b.ins().fmul(a, x);
+                    let nonneg = b.ins().fcmp(FloatCC::GreaterThanOrEqual, x, z);
+                    b.ins().select(nonneg, x, ax)
                 }
             };
             let c = addr(b, pc, i, 4);

@@ -1,6 +1,6 @@
 //! Elementwise kernels: Quantize (f32 → 8-bit), Dequantize (per tensor, and per axis for i8,
 //! u8 and i32), f32 binary arithmetic with broadcast (nested loops over the output shape with
-//! per-operand strides) and Relu/Clip, exactly as `qcc_ir::qmath` and the interpreter.
+//! per-operand strides) and the f32 unary ops of [`UnaryOp`], exactly as `qcc_ir::qmath` and the interpreter.
 
 use super::{whole, Built};
 use crate::emit::{q8_range, Cg, R};
@@ -104,6 +104,23 @@ pub(crate) fn build<'ctx>(
                         let above = k.fcmp(FloatPredicate::OGT, v, k.f32c(hi))?;
                         k.fsel(above, k.f32c(hi), v)?
                     }
+                    UnaryOp::Neg => k.b().build_float_neg(v, "neg")?,
+                    UnaryOp::Abs => f32_intrinsic(&k, "llvm.fabs", v)?,
+                    UnaryOp::Floor => f32_intrinsic(&k, "llvm.floor", v)?,
+                    UnaryOp::Ceil => f32_intrinsic(&k, "llvm.ceil", v)?,
+                    UnaryOp::Round => k.rint(v)?,
+                    UnaryOp::Reciprocal => k.fdiv(k.f32c(1.0), v)?,
+                    UnaryOp::Sign => {
+                        let pos = k.fcmp(FloatPredicate::OGT, v, k.f32c(0.0))?;
+                        let neg = k.fcmp(FloatPredicate::OLT, v, k.f32c(0.0))?;
+                        let r = k.fsel(neg, k.f32c(-1.0), v)?;
+                        k.fsel(pos, k.f32c(1.0), r)?
+                    }
+                    UnaryOp::LeakyRelu(alpha) => {
+                        let nonneg = k.fcmp(FloatPredicate::OGE, v, k.f32c(0.0))?;
+                        let ax = k.fmul(k.f32c(alpha), v)?;
+                        k.fsel(nonneg, v, ax)?
+                    }
                 };
                 k.st(y, i, r)
             })?;
@@ -113,6 +130,17 @@ pub(crate) fn build<'ctx>(
             Err(crate::BackendError::InvalidSpec(format!("{} is not elementwise", other.name())))
         }
     }
+}
+
+/// A one-argument f32 intrinsic (`llvm.fabs`, `llvm.floor`, `llvm.ceil`: exact, vectorizable).
+fn f32_intrinsic<'ctx>(
+    k: &crate::emit::K<'_, 'ctx>,
+    name: &str,
+    v: inkwell::values::FloatValue<'ctx>,
+) -> R<inkwell::values::FloatValue<'ctx>> {
+    use inkwell::types::BasicType;
+    let t = k.f32t().as_basic_type_enum();
+    Ok(k.intrinsic(name, &[t], &[v.into()])?.into_float_value())
 }
 
 /// Nested loops over `shape` carrying one element index per operand (`strides[o][d]` elements
