@@ -485,6 +485,14 @@ impl<'a, 'ctx> K<'a, 'ctx> {
         let t = self.mul(a, self.i64c(c as i64))?;
         self.add(t, d)
     }
+    /// `a / c` (unsigned, constant divisor).
+    pub fn udiv(&self, a: IntValue<'ctx>, c: usize) -> R<IntValue<'ctx>> {
+        Ok(self.b().build_int_unsigned_div(a, self.i64c(c as i64), "udiv")?)
+    }
+    /// `a % c` (unsigned, constant divisor).
+    pub fn urem(&self, a: IntValue<'ctx>, c: usize) -> R<IntValue<'ctx>> {
+        Ok(self.b().build_int_unsigned_rem(a, self.i64c(c as i64), "urem")?)
+    }
     /// Arithmetic shift right by a constant.
     pub fn ashr(&self, a: IntValue<'ctx>, by: u32) -> R<IntValue<'ctx>> {
         let c = a.get_type().const_int(by as u64, false);

@@ -52,16 +52,6 @@ pub(super) fn gep<'ctx>(
     Ok(crate::shim::gep(&k.cg.b, elem, ptr, idx)?)
 }
 
-/// `a / c` (unsigned, constant divisor).
-pub(super) fn udiv<'ctx>(k: &K<'_, 'ctx>, a: IntValue<'ctx>, c: usize) -> R<IntValue<'ctx>> {
-    Ok(k.cg.b.build_int_unsigned_div(a, k.i64c(c as i64), "udiv")?)
-}
-
-/// `a % c` (unsigned, constant divisor).
-pub(super) fn urem<'ctx>(k: &K<'_, 'ctx>, a: IntValue<'ctx>, c: usize) -> R<IntValue<'ctx>> {
-    Ok(k.cg.b.build_int_unsigned_rem(a, k.i64c(c as i64), "urem")?)
-}
-
 /// `a & b` (i1).
 pub(super) fn and<'ctx>(
     k: &K<'_, 'ctx>,
@@ -91,7 +81,7 @@ pub(super) fn split_row<'ctx>(
     r: IntValue<'ctx>,
     oh: usize,
 ) -> R<(IntValue<'ctx>, IntValue<'ctx>)> {
-    Ok((udiv(k, r, oh)?, urem(k, r, oh)?))
+    Ok((k.udiv(r, oh)?, k.urem(r, oh)?))
 }
 
 /// The `kh·kw` taps (row-major) of output pixel (n, y, xo) over an NHWC input whose pixel

@@ -75,16 +75,6 @@ pub(crate) fn ftrunc<'ctx>(k: &K<'_, 'ctx>, v: FloatValue<'ctx>) -> R<FloatValue
     Ok(k.cg.b.build_float_trunc(v, k.f32t(), "ftr")?)
 }
 
-/// Unsigned `a / c` (i64, constant divisor).
-pub(crate) fn udiv<'ctx>(k: &K<'_, 'ctx>, a: IntValue<'ctx>, c: usize) -> R<IntValue<'ctx>> {
-    Ok(k.cg.b.build_int_unsigned_div(a, k.i64c(c as i64), "div")?)
-}
-
-/// Unsigned `a % c` (i64, constant divisor).
-pub(crate) fn urem<'ctx>(k: &K<'_, 'ctx>, a: IntValue<'ctx>, c: usize) -> R<IntValue<'ctx>> {
-    Ok(k.cg.b.build_int_unsigned_rem(a, k.i64c(c as i64), "rem")?)
-}
-
 /// Signed minimum of two integers.
 pub(crate) fn smin<'ctx>(
     k: &K<'_, 'ctx>,

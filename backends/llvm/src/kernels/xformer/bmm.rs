@@ -12,7 +12,6 @@
 //!   batch fits [`MAX_PACKED_B`], the integer form runs on the GEMM's `pmaddwd` register
 //!   tiles instead ([`int_mm_tiled`]; minilm's attention matmuls: 3.5–4.2 ms → see the README).
 
-use super::{udiv, urem};
 use crate::emit::{f32_bytes, i32_bytes, Cg, K, R};
 use crate::kernels::gemm::{emit_tiles, per_column, QTile, TileJob, TileScratch};
 use crate::kernels::{rows, Built};
@@ -61,15 +60,15 @@ fn int_mm_tiled<'ctx>(
         c8: k.buf(2, i8t)?,
         c32: k.buf(2, i32t)?,
     };
-    let first = udiv(&k, k.r0, m)?;
-    let last = udiv(&k, k.add(k.r1, k.i64c(m as i64 - 1))?, m)?;
+    let first = k.udiv(k.r0, m)?;
+    let last = k.udiv(k.add(k.r1, k.i64c(m as i64 - 1))?, m)?;
     k.for_range(first, last, &mut |bt| {
         let row0 = k.mul(bt, k.i64c(m as i64))?;
         let (abase, bm) = operands(&k, s, row0)?;
         // Pack B[bt]: bpack[((jb·k2 + kp)·nr + c)·2 + h] = b[2kp + h][jb·nr + c] − zb or 0.
         k.for_n(nb * k2, &mut |jk| {
-            let jb = udiv(&k, jk, k2)?;
-            let kp = urem(&k, jk, k2)?;
+            let jb = k.udiv(jk, k2)?;
+            let kp = k.urem(jk, k2)?;
             for c in 0..nr {
                 for h in 0..2usize {
                     let j = k.affine(jb, nr, k.i64c(c as i64))?;
@@ -109,17 +108,17 @@ fn operands<'ctx>(
     s: &BatchMatMul,
     r: IntValue<'ctx>,
 ) -> R<(IntValue<'ctx>, IntValue<'ctx>)> {
-    let mut bidx = udiv(k, r, s.m)?;
+    let mut bidx = k.udiv(r, s.m)?;
     let (mut ao, mut bo) = (k.i64c(0), k.i64c(0));
     for d in (0..s.batch.len()).rev() {
-        let c = if d == 0 { bidx } else { urem(k, bidx, s.batch[d])? };
+        let c = if d == 0 { bidx } else { k.urem(bidx, s.batch[d])? };
         if d > 0 {
-            bidx = udiv(k, bidx, s.batch[d])?;
+            bidx = k.udiv(bidx, s.batch[d])?;
         }
         ao = k.affine(c, s.a_strides[d] * s.m * s.k, ao)?;
         bo = k.affine(c, s.b_strides[d] * s.k * s.n, bo)?;
     }
-    let i = urem(k, r, s.m)?;
+    let i = k.urem(r, s.m)?;
     Ok((k.affine(i, s.k, ao)?, bo))
 }
 

@@ -2,7 +2,7 @@
 //! operands; its outermost axis split across threads), Gather with bounds-checked indices
 //! (its `outer·nidx` slices split), and Cast (chunks split).
 
-use super::{for_chunks, nest, udiv, urem, CHUNK};
+use super::{for_chunks, nest, CHUNK};
 use crate::emit::{Cg, K, R};
 use crate::kernels::{rows, whole, Built};
 use inkwell::types::IntType;
@@ -54,8 +54,8 @@ pub(crate) fn gather<'ctx>(
     let nslices = g.outer * g.nidx;
     if g.nidx > 0 {
         k.for_range(k.r0, k.r1, &mut |r| {
-            let o = udiv(&k, r, g.nidx)?;
-            let t = urem(&k, r, g.nidx)?;
+            let o = k.udiv(r, g.nidx)?;
+            let t = k.urem(r, g.nidx)?;
             let i = k.ext(k.ldi(it, idx, t)?, k.int(64), true)?;
             // Negative indices count from the end; after wrapping, one unsigned test covers
             // both ends.
