@@ -1,13 +1,15 @@
-//! GEMM kernels with constant B.
+//! GEMM kernels on register tiles ([`QTile`]: `MR` rows × `NRV` vectors, sized for the
+//! target's vector registers).
 //!
-//! * [`qgemm`]: `C = epi(Σ_k (A[i,k] − za)·B[k,j] + bias[j])` for 8-bit A and i8 B. B is stored
-//!   transposed (`n × k`, each column contiguous) and the zero point folded into the bias at
-//!   compile time (`bias[j] − za·Σ_k B[k,j]`, exact in wrapping i32), so the inner loop is a
-//!   plain widening dot product, which LLVM vectorizes into `pmaddwd` (AVX2) or `sdot`-style
-//!   sequences at the target's full width. The fused epilogue is `qmath::requantize`.
-//! * [`sgemm`]: `C = A·B + bias` in f32. Float reductions cannot be reordered (no fast-math),
-//!   so the loop runs over `j` innermost (`C[i,:] += A[i,k]·B[k,:]`), which vectorizes without
-//!   reassociation and sums over `k` in the interpreter's order.
+//! * [`qgemm`]: `C = epi(Σ_k (A[i,k] − za)·B[k,j] + bias[j])` for 8-bit A and constant i8 B,
+//!   through [`emit_tiles`]: B packed at compile time as i8 pairs ([`pack_b`]), A widened to
+//!   i16 pairs with its zero point subtracted, `pmaddwd` into i32 accumulators that stay in
+//!   registers over the whole `k` loop, then the fused epilogue (`qmath::requantize`). The
+//!   integer batched matmul (`xformer::bmm`) reuses the same tiles with B packed per batch.
+//!   Measured (`cargo bench -p qcc-backend-llvm --bench gemm`, Zen 2 AVX2, one thread): 95–100
+//!   GOP/s on 256³, 85–87 GOP/s on 3136×64×576.
+//! * [`sgemm`]: `C = A·B + bias` in f32 on the same tiles with `llvm.fmuladd`; each output
+//!   sums over `k` in the interpreter's order (only the fused rounding differs).
 //!
 //! Both split rows across threads.
 
