@@ -14,6 +14,10 @@
 //! LLVM aborts the process on some invalid IR: every module is verified before optimization
 //! and code generation, and a verifier failure is a [`BackendError::Codegen`].
 
+// Module docs link to the crate-private kernel generators they describe (read them with
+// `cargo doc --document-private-items`).
+#![allow(rustdoc::private_intra_doc_links)]
+
 pub mod aot;
 pub mod emit;
 pub mod error;
