@@ -401,3 +401,41 @@ pub fn regressions<B: Backend>() {
         30509371758,
     );
 }
+
+/// 2-d pooling with windows too large to unroll (72 and 81 taps): MaxPool with pads,
+/// AveragePool with and without `count_include_pad`, one and two threads (1e-5 relative).
+pub fn large_window_pools<B: Backend>() {
+    let (n, c, h, w) = (2usize, 5usize, 13usize, 12usize);
+    let x: Vec<f32> = (0..n * c * h * w).map(|i| ((i * 37) % 101) as f32 / 25.0 - 2.0).collect();
+    let x = Tensor::f32(&[n, c, h, w], x);
+    // (kernel, strides, pads, max, count_include_pad).
+    let cases = [
+        ((9, 9), (2, 3), [2, 1, 3, 4], true, false),
+        ((8, 9), (1, 2), [0, 4, 1, 4], false, false),
+        ((9, 8), (3, 1), [4, 3, 4, 3], false, true),
+        ((9, 9), (1, 1), [4, 4, 4, 4], true, false),
+    ];
+    for (kern, s, pads, max, cip) in cases {
+        let a = PoolAttrs {
+            kernel_shape: vec![kern.0, kern.1],
+            strides: vec![s.0, s.1],
+            pads: pads.to_vec(),
+            dilations: vec![1, 1],
+            count_include_pad: cip,
+            ..Default::default()
+        };
+        let o = |len: usize, k: usize, s: usize, p0: usize, p1: usize| (len + p0 + p1 - k) / s + 1;
+        let (oh, ow) = (o(h, kern.0, s.0, pads[0], pads[2]), o(w, kern.1, s.1, pads[1], pads[3]));
+        let mut g = Graph::new("pool");
+        let xv = g.add_input("x", f32t(&[n, c, h, w]));
+        let op = if max { Op::MaxPool(a) } else { Op::AveragePool(a) };
+        let y = g.add_op(op, "p", &[xv], f32t(&[n, c, oh, ow])).unwrap();
+        g.add_output("y", y).unwrap();
+        let want = qcc_ir::interp::run(&g, std::slice::from_ref(&x)).expect("interpreter");
+        for threads in [1, 2] {
+            let cm = crate::compile::<B>(&g, threads);
+            let got = B::run(&cm, std::slice::from_ref(&x)).expect("run");
+            crate::assert_close(&got[0], &want[0], 1e-5, 1e-5);
+        }
+    }
+}

@@ -152,6 +152,10 @@ macro_rules! suite {
             fn f32_activations_and_pools() {
                 cnn::f32_activations_and_pools::<$b>();
             }
+            #[test]
+            fn large_window_pools() {
+                cnn::large_window_pools::<$b>();
+            }
         }
 
         mod xformer_conformance {

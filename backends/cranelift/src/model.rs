@@ -446,7 +446,6 @@ impl CompiledModel {
         inputs: &[Tensor],
         runs: usize,
     ) -> Result<Vec<(String, String, &'static str, f64)>, BackendError> {
-        self.run(inputs)?; // checks the inputs and leaves them in the arena
         let mut arena = self
             .arena
             .lock()

@@ -284,7 +284,6 @@ impl CompiledModel {
         inputs: &[Tensor],
         runs: usize,
     ) -> Result<Vec<(String, String, &'static str, f64)>, BackendError> {
-        self.run(inputs)?; // checks the inputs
         let l = &self.lowered;
         let mut arena = self
             .arena
