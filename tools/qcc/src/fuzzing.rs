@@ -2,6 +2,8 @@
 //! `tools/qcc/tests/fuzz_regressions.rs` replays crash inputs through exactly the same code.
 //! Each takes raw bytes and must never panic; errors are the expected outcome of bad input.
 
+pub mod diff;
+
 use qcc_ir::Limits;
 use std::path::Path;
 

@@ -59,3 +59,26 @@ fn npy_header_nesting_is_refused_before_parsing() {
     assert!(e.to_string().contains("nests brackets more than 8 deep"), "{e}");
     assert!(t0.elapsed() < std::time::Duration::from_secs(2), "took {:?}", t0.elapsed());
 }
+
+/// Every input of `regressions/diff/` (crashes of the differential targets, and a minimized
+/// corpus) builds a graph, and it runs on the Cranelift and LLVM JITs with the interpreter's
+/// results, exactly as `diff_cranelift`/`diff_llvm` check it.
+#[test]
+fn diff_regressions() {
+    use qcc::fuzzing::diff;
+    let mut inputs = files(&repo().join("tests/fuzz/regressions/diff"), None);
+    inputs.retain(|p| p.file_name().is_some_and(|n| n != "README.md"));
+    assert!(!inputs.is_empty(), "no inputs in tests/fuzz/regressions/diff");
+    let mut outputs = 0;
+    for p in &inputs {
+        let data = std::fs::read(p).expect("read");
+        let prog = diff::program(&data).unwrap_or_else(|| panic!("{}: no program", p.display()));
+        let n = diff::check(&prog, &diff::cranelift)
+            .unwrap_or_else(|e| panic!("{} on Cranelift: {e}", p.display()));
+        assert!(n > 0, "{}: builds no graph, so it tests nothing", p.display());
+        #[cfg(feature = "llvm")]
+        diff::check(&prog, &diff::llvm).unwrap_or_else(|e| panic!("{} on LLVM: {e}", p.display()));
+        outputs += n;
+    }
+    eprintln!("{} programs, {outputs} outputs compared", inputs.len());
+}

@@ -1,5 +1,6 @@
-//! The differential fuzz targets' shared part (included by `diff_cranelift.rs` and
-//! `diff_llvm.rs`): small random well-typed graphs built from the ops both backends support
+//! The differential fuzz targets' body (`diff_cranelift`, `diff_llvm` in `tests/fuzz/`, and the
+//! replay of `tests/fuzz/regressions/diff/` in `cargo test`): small random well-typed graphs
+//! built from the ops both backends support
 //! (f32 MatMul, Add/Sub/Mul/Div with broadcast, Relu, Clip; Quantize, Dequantize; QMatMul +
 //! Requantize (+ Relu)), run on the reference interpreter and on a compiled model. Integer
 //! outputs must be bit-exact when the float values they quantize were computed exactly the same
@@ -11,7 +12,9 @@
 use arbitrary::Arbitrary;
 use qcc_ir::{DType, Graph, Op, Quant, Tensor, TensorType};
 
+/// One step of a program, applied to the running value `x` of shape `[rows, cols]`.
 #[derive(Debug, Arbitrary)]
+#[allow(missing_docs)]
 pub enum Step {
     /// `x op c` with c a constant of shape `[cols]`, `[1]`, `[rows, cols]`, or `x op x`.
     Binary {
@@ -49,6 +52,7 @@ pub enum Step {
     },
 }
 
+/// A program: the input's shape and values, up to [`MAX_STEPS`] steps, and how to compile it.
 #[derive(Debug, Arbitrary)]
 pub struct Prog {
     rows: u8,
@@ -73,7 +77,7 @@ impl Rng {
 }
 
 /// Steps used per program (see `build`).
-const MAX_STEPS: usize = 4;
+pub const MAX_STEPS: usize = 4;
 
 fn f32t(shape: &[usize]) -> TensorType {
     TensorType::fixed(DType::F32, shape)
@@ -232,34 +236,52 @@ fn close(got: &Tensor, want: &Tensor) -> Result<(), String> {
     Ok(())
 }
 
-/// Builds `p`'s graph, runs it on the interpreter and through `compile_run` (graph, input,
-/// threads, force the non-VNNI path) and compares as the module docs say.
-pub fn check(
-    p: &Prog,
-    compile_run: &dyn Fn(&Graph, &Tensor, usize, bool) -> Result<Vec<Tensor>, String>,
-) {
-    let Some((g, exact)) = build(p) else { return };
+/// How a backend compiles and runs a graph: (graph, input, threads, force the non-VNNI path).
+pub type CompileRun<'a> = &'a dyn Fn(&Graph, &Tensor, usize, bool) -> Result<Vec<Tensor>, String>;
+
+/// Decodes a program from raw fuzzer bytes exactly as `libfuzzer_sys::fuzz_target!` does for a
+/// typed input (`arbitrary_take_rest`), so a saved input replays the same program.
+pub fn program(data: &[u8]) -> Option<Prog> {
+    Prog::arbitrary_take_rest(arbitrary::Unstructured::new(data)).ok()
+}
+
+/// Builds `p`'s graph, runs it on the interpreter and through `compile_run`, and compares as the
+/// module docs say. Returns how many outputs were compared (0 for a program that builds no
+/// graph); `Err` describes the mismatch, with the printed graph.
+pub fn check(p: &Prog, compile_run: CompileRun) -> Result<usize, String> {
+    let Some((g, exact)) = build(p) else { return Ok(0) };
     let shape = g.value_type(g.result(g.inputs()[0])).shape.as_fixed().expect("fixed");
     let n: usize = shape.iter().product();
     let data: Vec<f32> =
         (0..n).map(|i| p.input.get(i).map_or(0.5, |&v| v as f32 / 1024.0)).collect();
     let x = Tensor::f32(&shape, data);
     let want = qcc_ir::interp::run(&g, std::slice::from_ref(&x))
-        .expect("the interpreter runs a well-typed graph");
+        .map_err(|e| format!("the interpreter fails on a well-typed graph: {e}"))?;
     let threads = if p.threads { 2 } else { 1 };
-    let got = match compile_run(&g, &x, threads, p.pmaddwd) {
-        Ok(got) => got,
-        Err(e) => panic!(
-            "the backend rejects a graph of supported ops: {e}\n{}",
-            qcc_ir::print::print(&g)
-        ),
-    };
-    assert_eq!(got.len(), want.len());
+    let printed = || qcc_ir::print::print(&g);
+    let got = compile_run(&g, &x, threads, p.pmaddwd).map_err(|e| {
+        format!("the backend rejects a graph of supported ops: {e}\n{}", printed())
+    })?;
+    if got.len() != want.len() {
+        return Err(format!("{} outputs, want {}\n{}", got.len(), want.len(), printed()));
+    }
     for (k, ((a, b), &ex)) in got.iter().zip(&want).zip(&exact).enumerate() {
-        assert_eq!((a.dtype, &a.shape), (b.dtype, &b.shape), "output {k}");
+        if (a.dtype, &a.shape) != (b.dtype, &b.shape) {
+            return Err(format!(
+                "output {k} is {:?} {:?}, want {:?} {:?}\n{}",
+                a.dtype,
+                a.shape,
+                b.dtype,
+                b.shape,
+                printed()
+            ));
+        }
         if b.dtype.is_int() {
-            assert!(ex, "integer outputs are only built before any f32 GEMM");
-            assert_eq!(a, b, "integer output {k} must be bit-exact\n{}", qcc_ir::print::print(&g));
+            // Integer outputs are only built before any f32 GEMM (`build`).
+            debug_assert!(ex);
+            if a != b {
+                return Err(format!("integer output {k} must be bit-exact\n{}", printed()));
+            }
         } else if ex
             && a != b
             && !(a
@@ -268,12 +290,34 @@ pub fn check(
                 .zip(b.to_f32_vec())
                 .all(|(x, y)| x == &y || (x.is_nan() && y.is_nan())))
         {
-            panic!(
+            return Err(format!(
                 "float output {k} of elementwise ops only must be exact\n{}",
-                qcc_ir::print::print(&g)
-            );
+                printed()
+            ));
         } else if let Err(e) = close(a, b) {
-            panic!("float output {k}: {e}\n{}", qcc_ir::print::print(&g));
+            return Err(format!("float output {k}: {e}\n{}", printed()));
         }
     }
+    Ok(got.len())
+}
+
+/// Compiles and runs on the Cranelift JIT (`pmaddwd` disables the VNNI path).
+pub fn cranelift(g: &Graph, x: &Tensor, threads: usize, pmaddwd: bool) -> Result<Vec<Tensor>, String> {
+    use qcc_backend_cranelift::{compile, CompileOptions, IsaOptions};
+    let opts = CompileOptions {
+        isa: IsaOptions { disable_vnni: pmaddwd, ..Default::default() },
+        threads,
+        ..Default::default()
+    };
+    let cm = compile(g, &opts).map_err(|e| e.to_string())?;
+    cm.run(std::slice::from_ref(x)).map_err(|e| format!("compiled run: {e}"))
+}
+
+/// Compiles and runs on the LLVM JIT, every step split across the threads.
+#[cfg(feature = "llvm")]
+pub fn llvm(g: &Graph, x: &Tensor, threads: usize, _pmaddwd: bool) -> Result<Vec<Tensor>, String> {
+    use qcc_backend_llvm::{compile, CompileOptions};
+    let opts = CompileOptions { threads, min_split_bytes: Some(0), ..Default::default() };
+    let cm = compile(g, &opts).map_err(|e| e.to_string())?;
+    cm.run(std::slice::from_ref(x)).map_err(|e| format!("compiled run: {e}"))
 }
