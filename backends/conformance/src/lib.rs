@@ -172,6 +172,11 @@ macro_rules! suite {
                 }
 
                 #[test]
+                fn gemm_f32_fused_epilogue(m in 1usize..11, n in 1usize..21, k in 1usize..20, act in 0u8..3, bias_first: bool, seed: u64) {
+                    xformer::gemm_f32_fused_epilogue::<$b>((m, n, k), act, bias_first, seed);
+                }
+
+                #[test]
                 fn qmatmul_runtime_b_bit_exact(batch in xformer::batch_pair(), m in 1usize..11, n in 1usize..21, k in 1usize..40,
                         a_signed: bool, b_signed: bool, za in -20i32..20, zb in -20i32..20, requant: bool, out_signed: bool, seed: u64) {
                     xformer::qmatmul_runtime_b_bit_exact::<$b>(batch, (m, n, k), (a_signed, b_signed), (za, zb), requant, out_signed, seed);

@@ -88,6 +88,47 @@ pub fn matmul_f32_runtime_b<B: Backend>(
     assert_close(&got, &want, 1e-5, 1e-5);
 }
 
+/// f32 MatMul with a constant B, then `+ bias` (an Add of a constant row, on either side) and
+/// Relu or Clip, which the lowering fuses into the GEMM's epilogue: within 1e-5 of the
+/// interpreter, which runs the three ops one by one; NaN inputs stay NaN through the clamp. With
+/// one and two threads (m tails, n tails).
+pub fn gemm_f32_fused_epilogue<B: Backend>(
+    (m, n, k): (usize, usize, usize),
+    act: u8,
+    bias_first: bool,
+    seed: u64,
+) {
+    let mut r = Rng(seed | 1);
+    let mut g = Graph::new("t");
+    let x = g.add_input("x", f32t(&[m, k]));
+    let w = g.add_const("w", Tensor::f32(&[k, n], r.floats(k * n, -1.0, 1.0)));
+    let b = g.add_const("b", Tensor::f32(&[1, n], r.floats(n, -0.5, 0.5)));
+    let y = g.add_op(Op::MatMul, "mm", &[x, w], f32t(&[m, n])).expect("mm");
+    let ops = if bias_first { [b, y] } else { [y, b] };
+    let mut y = g.add_op(Op::Add, "bias", &ops, f32t(&[m, n])).expect("add");
+    y = match act {
+        0 => g.add_op(Op::Relu, "relu", &[y], f32t(&[m, n])).expect("relu"),
+        1 => {
+            let lo = g.add_const("lo", Tensor::f32(&[], vec![-0.25]));
+            let hi = g.add_const("hi", Tensor::f32(&[], vec![0.3]));
+            g.add_op(Op::Clip, "clip", &[y, lo, hi], f32t(&[m, n])).expect("clip")
+        }
+        _ => y,
+    };
+    g.add_output("y", y).expect("output");
+    let mut xs = r.floats(m * k, -1.0, 1.0);
+    if m * k > 3 {
+        xs[3] = f32::NAN;
+    }
+    let x = Tensor::f32(&[m, k], xs);
+    let want = qcc_ir::interp::run(&g, std::slice::from_ref(&x)).expect("interpreter");
+    for threads in [1, 2] {
+        let cm = compile::<B>(&g, threads);
+        let got = B::run(&cm, std::slice::from_ref(&x)).expect("run");
+        assert_close(&got[0], &want[0], 1e-5, 1e-5);
+    }
+}
+
 /// QMatMul with both operands runtime (zero points on both), i32 output or fused
 /// Requantize: bit-exact.
 pub fn qmatmul_runtime_b_bit_exact<B: Backend>(

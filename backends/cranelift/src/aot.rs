@@ -33,8 +33,11 @@ pub enum AotTarget {
         /// Generate the AVX-512 VNNI kernels (the object then needs a VNNI CPU).
         vnni: bool,
     },
-    /// AArch64 (Linux).
-    Aarch64,
+    /// AArch64 (Linux), with the `usdot` dot-product path (FEAT_I8MM) or the generic widening path.
+    Aarch64 {
+        /// Generate `usdot` int8 kernels (the object then needs an i8mm CPU).
+        i8mm: bool,
+    },
 }
 
 /// An object file and its C header.
@@ -93,7 +96,7 @@ pub fn compile_object_with_limits(
     }
     let Target { isa, path } = match target {
         AotTarget::X86_64 { vnni } => crate::isa::x86_64_target(vnni, isa_opts, true)?,
-        AotTarget::Aarch64 => crate::isa::aarch64_target(isa_opts, true)?,
+        AotTarget::Aarch64 { i8mm } => crate::isa::aarch64_target(i8mm, isa_opts, true)?,
     };
     let (funcs, data, _) = build_steps(&lowered, &*isa, path)?;
     let const_bufs = const_buffers(&lowered);

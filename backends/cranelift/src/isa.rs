@@ -10,7 +10,11 @@ use cranelift_codegen::settings::{self, Configurable};
 pub enum DotPath {
     /// u8·i8 widening tree that Cranelift folds into `vpdpbusd xmm` (AVX512-VNNI+VL or AVX-VNNI).
     Vnni,
-    /// Weights pre-widened to i16 at packing time; `pmaddwd` + `paddd` (exact, SSE2).
+    /// The same u8·i8 4-way dot product on AArch64: the widening tree with the activation operand
+    /// first, which Cranelift folds into `usdot` (FEAT_I8MM). Packing and tiles are VNNI's.
+    Usdot,
+    /// Weights pre-widened to i16 at packing time; `pmaddwd` + `paddd` (exact, SSE2), or the
+    /// generic widening multiply (`smull`/`saddlp`) on AArch64.
     Pmaddwd,
 }
 
@@ -19,6 +23,7 @@ impl DotPath {
     pub fn name(self) -> &'static str {
         match self {
             DotPath::Vnni => "vnni",
+            DotPath::Usdot => "usdot",
             DotPath::Pmaddwd => "pmaddwd",
         }
     }
@@ -129,13 +134,20 @@ pub fn x86_64_target(vnni: bool, opts: &IsaOptions, pic: bool) -> Result<Target,
     Ok(Target { isa, path: if vnni { DotPath::Vnni } else { DotPath::Pmaddwd } })
 }
 
-/// An AArch64 (Linux, ELF) ISA for AOT objects. The int8 kernels use the exact widening path
-/// (`smull`/`saddlp` from Cranelift's generic widening ops), which every AArch64 core runs.
-pub fn aarch64_target(opts: &IsaOptions, pic: bool) -> Result<Target, BackendError> {
+/// An AArch64 (Linux, ELF) ISA for AOT objects. With `i8mm` (FEAT_I8MM, which implies
+/// FEAT_DotProd: Cortex-A510/A710/X2 and later, Neoverse V1/N2, Apple M2) the int8 GEMMs use
+/// `usdot` (u8 activations × i8 weights, 16 MACs per instruction); without it, the exact widening
+/// path (`smull`/`saddlp` from Cranelift's generic widening ops) that every AArch64 core runs.
+pub fn aarch64_target(i8mm: bool, opts: &IsaOptions, pic: bool) -> Result<Target, BackendError> {
     let triple = "aarch64-unknown-linux-gnu"
         .parse()
         .map_err(|e| BackendError::Isa(format!("triple: {e}")))?;
-    let ib = isa::lookup(triple).map_err(|e| BackendError::Isa(e.to_string()))?;
+    let mut ib = isa::lookup(triple).map_err(|e| BackendError::Isa(e.to_string()))?;
+    if i8mm {
+        for f in ["has_dotprod", "has_i8mm"] {
+            ib.enable(f).map_err(|e| BackendError::Isa(format!("{f}: {e}")))?;
+        }
+    }
     let isa = ib.finish(shared_flags(opts, pic)?).map_err(|e| BackendError::Isa(e.to_string()))?;
-    Ok(Target { isa, path: DotPath::Pmaddwd })
+    Ok(Target { isa, path: if i8mm { DotPath::Usdot } else { DotPath::Pmaddwd } })
 }

@@ -106,6 +106,62 @@ impl JitModule {
         Ok(id)
     }
 
+    /// Declares and defines many functions, compiling them in parallel (rayon; each function is
+    /// independent: Cranelift compiles one `Function` per `Context`). Returns their ids in order.
+    /// The machine code is identical to [`JitModule::define`]'s.
+    pub fn define_all(
+        &mut self,
+        funcs: Vec<(String, Function)>,
+    ) -> Result<Vec<FuncId>, BackendError> {
+        use rayon::prelude::*;
+        if self.finalized {
+            return Err(BackendError::codegen("<define_all>", "module already finalized"));
+        }
+        let start = Instant::now();
+        let mut ids = Vec::with_capacity(funcs.len());
+        for (name, f) in &funcs {
+            let id = self
+                .module
+                .declare_function(name, Linkage::Local, &f.signature)
+                .map_err(|e| BackendError::codegen(name, e))?;
+            ids.push(id);
+        }
+        let isa = self.module.isa();
+        let min_align = (isa.function_alignment().minimum as u64).max(isa.symbol_alignment());
+        let keep = self.keep_disasm;
+        let compiled = funcs
+            .into_par_iter()
+            .zip(ids.par_iter())
+            .map(|((name, func), &id)| {
+                let mut ctx = Context::for_function(func);
+                ctx.set_disasm(keep);
+                ctx.compile(isa, &mut Default::default())
+                    .map_err(|e| BackendError::codegen(&name, format!("{:?}", e.inner)))?;
+                let code = ctx.compiled_code().expect("compiled just above");
+                let align = (code.buffer.alignment as u64).max(min_align);
+                let relocs: Vec<_> = code
+                    .buffer
+                    .relocs()
+                    .iter()
+                    .map(|r| cranelift_module::ModuleReloc::from_mach_reloc(r, &ctx.func, id))
+                    .collect();
+                let bytes = code.code_buffer().to_vec();
+                let vcode = code.vcode.clone();
+                Ok((name, id, align, bytes, relocs, vcode))
+            })
+            .collect::<Result<Vec<_>, BackendError>>()?;
+        for (name, id, align, bytes, relocs, vcode) in compiled {
+            self.module
+                .define_function_bytes(id, align, &bytes, &relocs)
+                .map_err(|e| BackendError::codegen(&name, format!("{e:?}")))?;
+            if let Some(v) = vcode.filter(|_| keep) {
+                self.disasm.push((name, v));
+            }
+        }
+        self.compile_time += start.elapsed();
+        Ok(ids)
+    }
+
     /// Finalizes every defined function (makes them executable).
     pub fn finalize(&mut self) -> Result<(), BackendError> {
         let start = Instant::now();

@@ -98,22 +98,25 @@ pub fn compile(g: &Graph, opts: &CompileOptions) -> Result<CompiledModel, Backen
     let const_bufs = const_buffers(&lowered);
     let status = Box::new(AtomicU32::new(0));
     let status_ptr = status.as_ptr() as usize;
-    // Define kernels, then the model function calling them.
-    let mut ids = Vec::new();
-    let mut seen: std::collections::HashMap<String, cranelift_module::FuncId> =
-        std::collections::HashMap::new();
+    // Define kernels (steps with equal sharing keys share one; compiled in parallel), then the
+    // model function calling them.
+    let mut unique = Vec::new();
+    let mut slot = Vec::with_capacity(funcs.len());
+    let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     for (i, f) in funcs.into_iter().enumerate() {
-        if let Some(id) = keys[i].as_ref().and_then(|k| seen.get(k)) {
-            ids.push(*id);
+        if let Some(&u) = keys[i].as_deref().and_then(|k| seen.get(k)) {
+            slot.push(u);
             continue;
         }
-        tracing::debug!(step = i, kernel = lowered.steps[i].kernel.name(), "define kernel");
-        let id = module.define(&format!("k{i}_{}", lowered.steps[i].kernel.name()), f)?;
-        if let Some(k) = &keys[i] {
-            seen.insert(k.clone(), id);
+        if let Some(k) = keys[i].as_deref() {
+            seen.insert(k, unique.len());
         }
-        ids.push(id);
+        slot.push(unique.len());
+        unique.push((format!("k{i}_{}", lowered.steps[i].kernel.name()), f));
     }
+    let n_kernels = unique.len();
+    let defined = module.define_all(unique)?;
+    let ids: Vec<_> = slot.iter().map(|&u| defined[u]).collect();
     let model = {
         let cc = module.isa().default_call_conv();
         let cfg = module.isa().frontend_config();
@@ -167,7 +170,7 @@ pub fn compile(g: &Graph, opts: &CompileOptions) -> Result<CompiledModel, Backen
     let arena = Mutex::new(AlignedBytes::zeroed(lowered.arena_size));
     tracing::info!(
         steps = lowered.steps.len(),
-        kernels = seen.len() + keys.iter().filter(|k| k.is_none()).count(),
+        kernels = n_kernels,
         arena_bytes = lowered.arena_size,
         path = ?module.path(),
         millis = start.elapsed().as_secs_f64() * 1e3,
@@ -221,7 +224,8 @@ pub(crate) fn build_steps(
                     q.requant.as_ref().map(|r| (r.signed, r.zero_point, r.lo, r.hi))
                 )
             )),
-            Kernel::GemmF32 { n, k, .. } => Some(format!("f{n}x{k}")),
+            // The packed B and bias are per step (data); the code depends on the shape and clamp.
+            Kernel::GemmF32 { n, k, clamp, .. } => Some(format!("f{n}x{k}{clamp:?}")),
             _ => None,
         });
         let (f, d) = match &st.kernel {
@@ -244,8 +248,8 @@ pub(crate) fn build_steps(
                 let f = crate::gemm::codegen::build(&spec, path, isa, idx);
                 (f, StepData { gemm: Some(gd), rows: q.m, row_split: true, ..StepData::plain() })
             }
-            Kernel::GemmF32 { m, n, k, b, bias } => {
-                let f = sgemm::build(isa, idx, *n, *k);
+            Kernel::GemmF32 { m, n, k, b, bias, clamp } => {
+                let f = sgemm::build(isa, idx, *n, *k, *clamp);
                 let consts = vec![sgemm::pack(b, *k, *n), sgemm::pad_bias(bias.as_deref(), *n)];
                 (f, StepData { consts, rows: *m, row_split: true, ..StepData::plain() })
             }

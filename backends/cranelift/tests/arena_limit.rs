@@ -56,12 +56,18 @@ fn jit_refuses_a_huge_arena_under_the_default_limit_without_allocating_it() {
 fn aot_refuses_an_arena_over_the_limit() {
     let g = relu(&[2, 8]);
     let small = Limits { max_arena_bytes: 100, ..Limits::default() };
-    let e = compile_object_with_limits(&g, AotTarget::Aarch64, "m", &Default::default(), &small)
-        .expect_err("refused");
+    let e = compile_object_with_limits(
+        &g,
+        AotTarget::Aarch64 { i8mm: false },
+        "m",
+        &Default::default(),
+        &small,
+    )
+    .expect_err("refused");
     assert_eq!(arena_error(e), (128, 100));
     let art = compile_object_with_limits(
         &g,
-        AotTarget::Aarch64,
+        AotTarget::Aarch64 { i8mm: false },
         "m",
         &Default::default(),
         &Limits::default(),

@@ -39,8 +39,11 @@ fn plan_fuses_and_shares_memory() {
     let text = qcc_lowering::print(cm.lowered());
     assert!(text.contains("[QMatMul+Requantize+Relu]: qgemm m=4 n=20 k=33"), "{text}");
     assert!(text.contains("(view of %"), "{text}");
-    // quantize, qgemm, dequantize, gemm_f32, add, relu.
-    assert_eq!(cm.lowered().steps.len(), 6, "{text}");
+    // The f32 layer's bias Add and Relu are the GEMM's epilogue.
+    assert!(text.contains("[MatMul+Add+Relu]: gemm_f32 m=4 n="), "{text}");
+    assert!(text.contains("bias=true clamp=[0.0,inf]"), "{text}");
+    // quantize, qgemm, dequantize, gemm_f32.
+    assert_eq!(cm.lowered().steps.len(), 4, "{text}");
 }
 
 #[test]

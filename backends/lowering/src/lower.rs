@@ -522,8 +522,64 @@ impl<'g> Cx<'g> {
         }
         let m = sa.iter().product::<usize>() / k.max(1);
         let ab = self.buf(id, a)?;
-        let name = g.node(id).op.name().to_string();
-        self.push(id, name, Kernel::GemmF32 { m, n, k, b: bv, bias }, vec![ab], out)
+        let mut name = g.node(id).op.name().to_string();
+        let (mut out, mut clamp) = (out, None);
+        // Epilogue fusion: `+ bias` (an Add of a constant row vector) and then Relu/Clip.
+        if bias.is_none() {
+            if let Some((add, cv)) = self.row_bias_add(out, n) {
+                bias = Some(cv);
+                self.fused.insert(add);
+                name.push_str("+Add");
+                out = g.result(add);
+            }
+        }
+        if let Some((act, c)) = self.f32_clamp_user(out) {
+            clamp = Some(c);
+            self.fused.insert(act);
+            name.push('+');
+            name.push_str(g.node(act).op.name());
+            out = g.result(act);
+        }
+        self.push(id, name, Kernel::GemmF32 { m, n, k, b: bv, bias, clamp }, vec![ab], out)
+    }
+
+    /// When the only use of the f32 value `v` is a Relu or a Clip with constant bounds: that node
+    /// and the clamp `(lo, hi)` it applies (Relu is `(0, +inf)`), for a GEMM epilogue.
+    pub(crate) fn f32_clamp_user(&self, v: Value) -> Option<(NodeId, (f32, f32))> {
+        let act = self.sole_user(v)?;
+        let c = match self.g.node(act).op {
+            Op::Relu => (0.0, f32::INFINITY),
+            Op::Clip => match (self.const_scalar(act, 1), self.const_scalar(act, 2)) {
+                (Ok(lo), Ok(hi)) => (
+                    lo.map_or(f32::NEG_INFINITY, |v| v as f32),
+                    hi.map_or(f32::INFINITY, |v| v as f32),
+                ),
+                _ => return None,
+            },
+            _ => return None,
+        };
+        Some((act, c))
+    }
+
+    /// When the only use of the f32 value `v` (…×n) is an Add with a constant that broadcasts
+    /// along rows (`[n]` or `[1, …, 1, n]`, either operand) and keeps `v`'s shape: that Add and the
+    /// constant's values.
+    fn row_bias_add(&self, v: Value, n: usize) -> Option<(NodeId, Vec<f32>)> {
+        let g = self.g;
+        if g.outputs().iter().any(|(_, o)| *o == v) {
+            return None;
+        }
+        let users = g.users(v);
+        let &[(add, slot)] = users.as_slice() else { return None };
+        if !matches!(g.node(add).op, Op::Add) {
+            return None;
+        }
+        let other = g.operand(add, 1 - slot)?;
+        let t = self.constant(other)?;
+        let row = t.shape.last() == Some(&n) && t.shape.iter().rev().skip(1).all(|&d| d == 1);
+        let same = g.value_type(g.result(add)).shape == g.value_type(v).shape;
+        let fits = g.value_type(v).shape.rank().is_some_and(|r| t.shape.len() <= r);
+        (t.dtype == DType::F32 && row && same && fits).then(|| (add, t.to_f32_vec()))
     }
 }
 

@@ -181,6 +181,9 @@ pub enum Kernel {
         b: Vec<f32>,
         /// Bias per column.
         bias: Option<Vec<f32>>,
+        /// A fused Relu or Clip `(lo, hi)` (Relu is `(0, +inf)`), with [`UnaryOp::Clip`]'s
+        /// semantics: `x < lo → lo`, then `x > hi → hi`; NaN and −0 pass unchanged.
+        clamp: Option<(f32, f32)>,
     },
     /// Elementwise binary with broadcast: element strides of a and b over the output shape
     /// (0 on broadcast axes).

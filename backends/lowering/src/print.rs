@@ -55,8 +55,9 @@ fn kernel(k: &Kernel) -> String {
         Kernel::Dequantize { scale, zero_point, signed } => {
             format!("dequantize {}<{scale:?}:{zero_point}>", if *signed { "i8" } else { "u8" })
         }
-        Kernel::GemmF32 { m, n, k, bias, .. } => {
-            format!("gemm_f32 m={m} n={n} k={k} bias={}", bias.is_some())
+        Kernel::GemmF32 { m, n, k, bias, clamp, .. } => {
+            let clamp = clamp.map_or(String::new(), |(lo, hi)| format!(" clamp=[{lo:?},{hi:?}]"));
+            format!("gemm_f32 m={m} n={n} k={k} bias={}{clamp}", bias.is_some())
         }
         Kernel::Binary { op, shape: s, a_strides, b_strides } => {
             format!("{op:?} {} a_strides={a_strides:?} b_strides={b_strides:?}", shape(s))

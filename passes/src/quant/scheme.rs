@@ -44,7 +44,7 @@ pub struct QuantScheme {
     /// When not empty, only these nodes (by name, or `Op#index` for unnamed nodes) are
     /// quantized: per-layer sensitivity quantizes one layer at a time.
     pub only: Vec<String>,
-    /// Nodes (by name or op name, as `exclude`) whose result is quantized as i16 (symmetric)
+    /// Nodes (by name, op name or `Op#index`, as `exclude`) whose result is quantized as i16 (symmetric)
     /// whatever `activations` says: mixed precision that stays integer (a 16-bit value read
     /// by a table becomes a 65536-entry `Lut`).
     pub wide: Vec<String>,
@@ -69,19 +69,21 @@ impl Default for QuantScheme {
 impl QuantScheme {
     /// True when the node's result is quantized as i16 (see [`QuantScheme::wide`]).
     pub fn widens(&self, g: &Graph, n: NodeId) -> bool {
-        let node = g.node(n);
-        self.wide.iter().any(|e| *e == node.name || e == node.op.name())
+        self.wide.iter().any(|e| names(g, n, e))
     }
 
     /// True when the node is excluded by name, by op name, or (unnamed nodes) by `Op#index`.
     pub fn excludes(&self, g: &Graph, n: NodeId) -> bool {
-        let node = g.node(n);
-        self.exclude.iter().any(|e| {
-            *e == node.name
-                || e == node.op.name()
-                || (node.name.is_empty() && *e == format!("{}#{}", node.op.name(), n.index()))
-        })
+        self.exclude.iter().any(|e| names(g, n, e))
     }
+}
+
+/// True when `pattern` names node `n`: its name, its op name, or (unnamed nodes) `Op#index`.
+fn names(g: &Graph, n: NodeId, pattern: &str) -> bool {
+    let node = g.node(n);
+    pattern == node.name
+        || pattern == node.op.name()
+        || (node.name.is_empty() && pattern == format!("{}#{}", node.op.name(), n.index()))
 }
 
 /// How an op takes part in quantization.

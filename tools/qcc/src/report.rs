@@ -7,7 +7,7 @@
 //! Chromium). Fields the renderer reads: `model`, `samples`, `outputs` / `qdq_outputs` (name →
 //! `{sqnr_db, cosine_mean, max_abs_err, top1_agreement}`), `accuracy` (`{fp32, quantized}`),
 //! `layers` (`[{node, op, sqnr_db}]` in execution order), `sensitivity` (`[{node, op,
-//! sqnr_db}]`), `auto_mixed` (`{min_sqnr_db, sqnr_db, all_quantized_sqnr_db, met, kept_float:
+//! sqnr_db}]`), `auto_mixed` (`{min_sqnr_db, sqnr_db, all_quantized_sqnr_db, met, kept_float, kept_wide:
 //! [node]}`), and the
 //! node counts `quantized_nodes`, `float_nodes`, `integer_ops`.
 
@@ -216,21 +216,27 @@ td:nth-child(2),td:nth-child(3){{text-align:left}}th{{background:#f3f3f3}}
         layer_table(&mut s, "sensitivity", &rows);
     }
     if let Some(mp) = report.get("auto_mixed") {
-        let kept: Vec<String> = mp["kept_float"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|k| esc(k.as_str().unwrap_or(&k.to_string())))
-            .collect();
+        let list = |field: &str| -> Vec<String> {
+            mp[field]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|k| esc(k.as_str().unwrap_or(&k.to_string())))
+                .collect()
+        };
+        let (kept, wide) = (list("kept_float"), list("kept_wide"));
+        let names = |v: &[String]| if v.is_empty() { "none".to_string() } else { v.join(", ") };
         let _ = write!(
             s,
-            r#"<h2>Mixed precision</h2><p id="mixed-precision">Target {} dB ({}), reached {} dB (all layers quantized: {} dB), keeping {} layer(s) in float: {}.</p>"#,
+            r#"<h2>Mixed precision</h2><p id="mixed-precision">Target {} dB ({}), reached {} dB (all layers quantized: {} dB), keeping {} layer(s) in float: {}; {} at i16: {}.</p>"#,
             num(&mp["min_sqnr_db"], 1),
             if mp["met"].as_bool().unwrap_or(false) { "met" } else { "NOT met" },
             num(&mp["sqnr_db"], 2),
             num(&mp["all_quantized_sqnr_db"], 2),
             kept.len(),
-            if kept.is_empty() { "none".to_string() } else { kept.join(", ") }
+            names(&kept),
+            wide.len(),
+            names(&wide)
         );
     }
     s.push_str("<details><summary>All layers</summary>");
@@ -279,6 +285,6 @@ mod tests {
         let html = eval_html(&r);
         let (x, y) = (html.find("<td>x</td>").unwrap(), html.find("<td>y</td>").unwrap());
         assert!(y < x);
-        assert!(html.contains("keeping 1 layer(s) in float: y."));
+        assert!(html.contains("keeping 1 layer(s) in float: y; 0 at i16: none."), "{html}");
     }
 }

@@ -4,9 +4,10 @@
 //!   when only that layer is quantized; low SQNR = sensitive.
 //! * **Auto mixed precision** (`--auto-mixed --min-sqnr DB`): layers are ranked by the noise
 //!   they add alone (10^(−SQNR/10)) per unit of cost (multiply-accumulates), the shortest prefix
-//!   of that ranking kept in float that meets the target is found by bisection, then each kept
-//!   layer, most expensive first (at most 16), is quantized again when the target still holds
-//!   without it.
+//!   of that ranking kept in higher precision that meets the target is found by bisection, then
+//!   each kept layer, most expensive first (at most 16), goes back to 8 bits when the target still
+//!   holds without it. The higher precision is float, or with [`Fallback::Wide`] first i16 (the
+//!   model stays integer), and float only when even every ranked layer at i16 misses the target.
 //!   The figure checked is the integer realization's output SQNR on the given samples.
 
 use crate::metrics::Fidelity;
@@ -31,6 +32,16 @@ pub struct LayerSensitivity {
     pub cost: u64,
 }
 
+/// What auto mixed precision keeps sensitive layers in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Fallback {
+    /// Float (the layer is excluded from quantization).
+    #[default]
+    Float,
+    /// i16 results (the layer stays integer); float when i16 cannot reach the target.
+    Wide,
+}
+
 /// What auto mixed precision chose.
 #[derive(Debug, Clone, Serialize)]
 pub struct AutoMixedReport {
@@ -42,6 +53,8 @@ pub struct AutoMixedReport {
     pub all_quantized_sqnr_db: f64,
     /// Layers kept in float.
     pub kept_float: Vec<String>,
+    /// Layers whose results are kept at i16.
+    pub kept_wide: Vec<String>,
     /// True when the target was met.
     pub met: bool,
     /// Models built and evaluated during the search.
@@ -98,6 +111,31 @@ pub fn node_cost(g: &Graph, n: NodeId) -> u64 {
     (out * inner) as u64
 }
 
+/// The nodes to widen so that layer `label`'s quantized result is i16: the layer and the Relu/Clip
+/// chain that only it feeds (the quantizer fuses those into the layer's requantization, so the
+/// value it quantizes is the last one's).
+pub fn widened(g: &Graph, label: &str) -> Vec<String> {
+    let mut out = vec![label.to_string()];
+    let Some(mut n) = g.node_ids().into_iter().find(|&n| node_label(g, n) == label) else {
+        return out;
+    };
+    loop {
+        let res = g.results(n);
+        let [v] = res.as_slice() else { break };
+        if g.outputs().iter().any(|(_, o)| o == v) {
+            break;
+        }
+        match g.users(*v).as_slice() {
+            [(u, 0)] if matches!(g.node(*u).op, Op::Relu | Op::Clip) => {
+                n = *u;
+                out.push(node_label(g, n));
+            }
+            _ => break,
+        }
+    }
+    out
+}
+
 /// Sensitivity of every layer that `cfg` quantizes, measured on `samples`, in graph order.
 pub fn sensitivity(
     p: &Prepared,
@@ -128,23 +166,55 @@ pub fn sensitivity(
     Ok(out)
 }
 
-/// Keeps the fewest, cheapest layers in float until the integer realization's output SQNR on
-/// `samples` reaches `min_sqnr_db` (see the module doc). `sens` comes from [`sensitivity`].
+/// Keeps the fewest, cheapest layers in float (or at i16, `fallback`) until the integer
+/// realization's output SQNR on `samples` reaches `min_sqnr_db` (see the module doc). `sens`
+/// comes from [`sensitivity`].
 pub fn auto_mixed(
     p: &Prepared,
     cfg: &QuantizeConfig,
     samples: &[Vec<Tensor>],
     sens: &[LayerSensitivity],
     min_sqnr_db: f64,
+    fallback: Fallback,
 ) -> Result<(QuantizedModel, AutoMixedReport), QuantizeError> {
     let refs: Vec<Vec<Tensor>> =
         samples.iter().map(|s| interp::run(&p.float, s)).collect::<Result<_, _>>()?;
+    if fallback == Fallback::Wide {
+        let (q, mut r) = search(p, cfg, samples, &refs, sens, min_sqnr_db, Fallback::Wide)?;
+        if r.met {
+            return Ok((q, r));
+        }
+        let evaluations = r.evaluations;
+        let (q, r2) = search(p, cfg, samples, &refs, sens, min_sqnr_db, Fallback::Float)?;
+        r = AutoMixedReport { evaluations: evaluations + r2.evaluations, ..r2 };
+        return Ok((q, r));
+    }
+    search(p, cfg, samples, &refs, sens, min_sqnr_db, fallback)
+}
+
+/// The ranking, bisection and pruning of [`auto_mixed`] with one kind of higher precision.
+fn search(
+    p: &Prepared,
+    cfg: &QuantizeConfig,
+    samples: &[Vec<Tensor>],
+    refs: &[Vec<Tensor>],
+    sens: &[LayerSensitivity],
+    min_sqnr_db: f64,
+    fallback: Fallback,
+) -> Result<(QuantizedModel, AutoMixedReport), QuantizeError> {
+    let kept = |r: AutoMixedReport, layers: Vec<String>| match fallback {
+        Fallback::Float => AutoMixedReport { kept_float: layers, ..r },
+        Fallback::Wide => AutoMixedReport { kept_wide: layers, ..r },
+    };
     let evaluations = std::cell::Cell::new(0usize);
     let eval = |keep: &[String]| -> Result<(QuantizedModel, f64), QuantizeError> {
         let mut c = cfg.clone();
-        c.scheme.exclude.extend(keep.iter().cloned());
+        match fallback {
+            Fallback::Float => c.scheme.exclude.extend(keep.iter().cloned()),
+            Fallback::Wide => c.scheme.wide.extend(keep.iter().flat_map(|l| widened(&p.float, l))),
+        }
         let q = p.build(&c)?;
-        let db = sqnr_against(&refs, &q.int, samples)?;
+        let db = sqnr_against(refs, &q.int, samples)?;
         evaluations.set(evaluations.get() + 1);
         Ok((q, db))
     };
@@ -160,6 +230,7 @@ pub fn auto_mixed(
             sqnr_db: all_db,
             all_quantized_sqnr_db: all_db,
             kept_float: Vec::new(),
+            kept_wide: Vec::new(),
             met: true,
             evaluations: evaluations.get(),
         };
@@ -173,11 +244,12 @@ pub fn auto_mixed(
             min_sqnr_db,
             sqnr_db: best.1,
             all_quantized_sqnr_db: all_db,
-            kept_float: names,
+            kept_float: Vec::new(),
+            kept_wide: Vec::new(),
             met: false,
             evaluations: evaluations.get(),
         };
-        return Ok((best.0, report));
+        return Ok((best.0, kept(report, names)));
     }
     while hi - lo > 1 {
         let mid = (lo + hi) / 2;
@@ -210,9 +282,10 @@ pub fn auto_mixed(
         min_sqnr_db,
         sqnr_db: best.1,
         all_quantized_sqnr_db: all_db,
-        kept_float: keep,
+        kept_float: Vec::new(),
+        kept_wide: Vec::new(),
         met: true,
         evaluations: evaluations.get(),
     };
-    Ok((best.0, report))
+    Ok((best.0, kept(report, keep)))
 }

@@ -1,6 +1,8 @@
 //! `qcc compile` objects linked into a C program: natively for x86-64 (gcc) and under
-//! `qemu-aarch64-static` for AArch64 (`aarch64-linux-gnu-gcc -static`). The int8 models' outputs
-//! equal the interpreter's on the same integer graph bit for bit, on both targets; wrong buffer
+//! `qemu-aarch64-static` for AArch64 (`aarch64-linux-gnu-gcc -static`), there both with the generic
+//! widening kernels and with `--i8mm` (`usdot`, run with `-cpu max`; the disassembly must contain
+//! `usdot`). The int8 models' outputs
+//! equal the interpreter's on the same integer graph bit for bit, on every target; wrong buffer
 //! sizes and null pointers give the documented error codes, never a crash; compiling twice gives
 //! the same object.
 //!
@@ -91,21 +93,29 @@ fn check(model_dir: &Path, tag: &str) {
     std::fs::write(dir.join("in.bin"), input).unwrap();
 
     let mut outs = Vec::new();
-    for (target, cc, run) in [
-        ("x86_64", vec!["gcc"], vec![]),
-        ("aarch64", vec!["aarch64-linux-gnu-gcc", "-static"], vec!["qemu-aarch64-static"]),
+    let a64 = vec!["aarch64-linux-gnu-gcc", "-static"];
+    for (target, flags, cc, run) in [
+        ("x86_64", &[][..], vec!["gcc"], vec![]),
+        ("aarch64", &[], a64.clone(), vec!["qemu-aarch64-static"]),
+        ("aarch64_i8mm", &["--i8mm"], a64, vec!["qemu-aarch64-static", "-cpu", "max"]),
     ] {
         let prefix = format!("{tag}_{target}");
-        qcc(&[
-            "compile",
-            &d("int.qir"),
-            "--backend",
-            "cranelift",
-            "--target",
-            target,
-            "-o",
-            &d(&prefix),
-        ]);
+        let arch = target.split_once("_i8mm").map_or(target, |(a, _)| a);
+        let int_qir = d("int.qir");
+        let mut args = vec!["compile", &int_qir, "--backend", "cranelift", "--target", arch];
+        args.extend(flags);
+        let out = d(&prefix);
+        args.extend(["-o", &out]);
+        qcc(&args);
+        if arch == "aarch64" {
+            // The dot-product path is taken exactly when asked for.
+            let o = Command::new("aarch64-linux-gnu-objdump")
+                .args(["-d", &d(&format!("{prefix}.o"))])
+                .output()
+                .expect("aarch64-linux-gnu-objdump (binutils-aarch64-linux-gnu)");
+            let usdot = String::from_utf8_lossy(&o.stdout).matches("usdot").count();
+            assert_eq!(usdot > 0, !flags.is_empty(), "{prefix}: {usdot} usdot instructions");
+        }
         std::fs::write(dir.join(format!("main_{target}.c")), harness(&prefix)).unwrap();
         let exe = d(&format!("prog_{target}"));
         let o = Command::new(cc[0])
@@ -115,10 +125,10 @@ fn check(model_dir: &Path, tag: &str) {
             .unwrap();
         assert!(o.status.success(), "{target} link: {}", String::from_utf8_lossy(&o.stderr));
         let out_file = d(&format!("out_{target}.bin"));
-        let mut cmd = match run.first() {
-            Some(q) => {
+        let mut cmd = match run.split_first() {
+            Some((q, qargs)) => {
                 let mut c = Command::new(q);
-                c.arg(&exe);
+                c.args(qargs).arg(&exe);
                 c
             }
             None => Command::new(&exe),

@@ -5,7 +5,7 @@
 //! precision do what they say.
 
 use qcc::quantize::{prepare, QuantizeConfig};
-use qcc::sensitivity::{auto_mixed, output_sqnr, sensitivity};
+use qcc::sensitivity::{auto_mixed, output_sqnr, sensitivity, widened, Fallback};
 use qcc_ir::{DType, Op, Tensor};
 use qcc_passes::calibrate::range::RangeMethod;
 use std::path::{Path, PathBuf};
@@ -98,7 +98,7 @@ fn sensitivity_ranks_layers_and_auto_mixed_meets_its_target() {
 
     // A target above the all-quantized figure keeps some layers float, and is met.
     let target = all_db + 4.0;
-    let (q, r) = auto_mixed(&p, &cfg, few, &sens, target).unwrap();
+    let (q, r) = auto_mixed(&p, &cfg, few, &sens, target, Fallback::Float).unwrap();
     assert!(r.met && !r.kept_float.is_empty(), "{r:?}");
     assert!(r.kept_float.len() < sens.len(), "{r:?}");
     assert!(r.sqnr_db >= target);
@@ -108,11 +108,33 @@ fn sensitivity_ranks_layers_and_auto_mixed_meets_its_target() {
         assert!(q.report.kept_float.iter().any(|(n, _)| n == k), "{k} not kept float");
     }
     // A target already met keeps everything quantized.
-    let (_, r) = auto_mixed(&p, &cfg, few, &sens, all_db - 10.0).unwrap();
+    let (_, r) = auto_mixed(&p, &cfg, few, &sens, all_db - 10.0, Fallback::Float).unwrap();
     assert!(r.met && r.kept_float.is_empty(), "{r:?}");
     // An impossible target is reported as not met.
-    let (_, r) = auto_mixed(&p, &cfg, few, &sens, 500.0).unwrap();
+    let (_, r) = auto_mixed(&p, &cfg, few, &sens, 500.0, Fallback::Float).unwrap();
     assert!(!r.met, "{r:?}");
+
+    // With i16 as the higher precision, a target between all-8-bit and all-i16 is met by
+    // widening layers: no layer stays in float, and the realized graph is integer with i16
+    // values. (Here the weights, which stay i8, bound what i16 results can reach.)
+    let mut all_wide = cfg.clone();
+    all_wide.scheme.wide = sens.iter().flat_map(|l| widened(&p.float, &l.node)).collect();
+    let w = p.build(&all_wide).unwrap();
+    let wide_db = output_sqnr(&w.float, &w.int, few).unwrap();
+    let int_db = output_sqnr(&full.float, &full.int, few).unwrap();
+    assert!(wide_db > int_db + 1.0, "all i16 {wide_db:.2} dB vs all 8-bit {int_db:.2} dB");
+    let target = (int_db + wide_db) / 2.0;
+    let (q, r) = auto_mixed(&p, &cfg, few, &sens, target, Fallback::Wide).unwrap();
+    assert!(r.met && r.kept_float.is_empty() && !r.kept_wide.is_empty(), "{r:?}");
+    assert!(r.kept_wide.len() < sens.len(), "{r:?}");
+    assert!(r.sqnr_db >= target);
+    assert!((output_sqnr(&q.float, &q.int, few).unwrap() - r.sqnr_db).abs() < 1e-6);
+    assert!(q.report.kept_float.is_empty(), "{:?}", q.report.kept_float);
+    let i16s = q.int.node_ids().into_iter().flat_map(|n| q.int.results(n).to_vec());
+    assert!(i16s.filter(|&v| q.int.value_type(v).dtype == qcc_ir::DType::I16).count() > 0);
+    // A target i16 cannot reach falls back to float.
+    let (_, r) = auto_mixed(&p, &cfg, few, &sens, 500.0, Fallback::Wide).unwrap();
+    assert!(!r.met && !r.kept_float.is_empty() && r.kept_wide.is_empty(), "{r:?}");
 }
 
 #[test]

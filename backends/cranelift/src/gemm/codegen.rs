@@ -64,7 +64,7 @@ pub fn build(spec: &GemmSpec, path: DotPath, isa: &dyn TargetIsa, index: u32) ->
         spec,
         path,
         kstep: match path {
-            DotPath::Vnni => 16,
+            DotPath::Vnni | DotPath::Usdot => 16,
             DotPath::Pmaddwd => 8,
         },
         out_bytes: spec.epilogue.out_bytes(),
@@ -288,7 +288,8 @@ impl Gen<'_> {
         let groups = klen.div_ceil(gk);
         let gbytes = (self.nr() * gk * elem_bytes(self.path)) as i32;
         match self.path {
-            DotPath::Vnni => {
+            DotPath::Vnni | DotPath::Usdot => {
+                let a_first = self.path == DotPath::Usdot;
                 for g in 0..groups {
                     let w: Vec<Value> = (0..nv)
                         .map(|j| {
@@ -310,7 +311,7 @@ impl Gen<'_> {
                         for (j, &wj) in w.iter().enumerate() {
                             let var = accs[r * nv + j];
                             let acc = b.use_var(var);
-                            let acc = vnni_dot(b, acc, wj, av);
+                            let acc = dot4(b, acc, wj, av, a_first);
                             b.def_var(var, acc);
                         }
                     }
@@ -470,14 +471,15 @@ impl Gen<'_> {
 }
 
 /// `acc + Σ4 w·a` per i32 lane, in the exact widening-tree form Cranelift folds into
-/// `vpdpbusd xmm` (DESIGN §5): `w` i8 weights (sign-extended), `a` u8 activations.
-pub fn vnni_dot(b: &mut FunctionBuilder<'_>, acc: Value, w: Value, a: Value) -> Value {
+/// `vpdpbusd xmm` on x86-64 (`imul(w, a)`) or `usdot` on AArch64 (`imul(a, w)`, `a_first`)
+/// (DESIGN §5): `w` i8 weights (sign-extended), `a` u8 activations.
+pub fn dot4(b: &mut FunctionBuilder<'_>, acc: Value, w: Value, a: Value, a_first: bool) -> Value {
     let wl = b.ins().swiden_low(w);
     let al = b.ins().uwiden_low(a);
-    let lo = b.ins().imul(wl, al);
+    let lo = if a_first { b.ins().imul(al, wl) } else { b.ins().imul(wl, al) };
     let wh = b.ins().swiden_high(w);
     let ah = b.ins().uwiden_high(a);
-    let hi = b.ins().imul(wh, ah);
+    let hi = if a_first { b.ins().imul(ah, wh) } else { b.ins().imul(wh, ah) };
     let lol = b.ins().swiden_low(lo);
     let loh = b.ins().swiden_high(lo);
     let s0 = b.ins().iadd_pairwise(lol, loh);

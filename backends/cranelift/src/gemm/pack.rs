@@ -56,7 +56,7 @@ impl AlignedBytes {
 /// Number of k values one packed group covers on `path` (4 for VNNI, 2 for `pmaddwd`).
 pub fn group_k(path: DotPath) -> usize {
     match path {
-        DotPath::Vnni => 4,
+        DotPath::Vnni | DotPath::Usdot => 4,
         DotPath::Pmaddwd => 2,
     }
 }
@@ -64,7 +64,7 @@ pub fn group_k(path: DotPath) -> usize {
 /// Bytes of one packed element on `path`.
 pub fn elem_bytes(path: DotPath) -> usize {
     match path {
-        DotPath::Vnni => 1,
+        DotPath::Vnni | DotPath::Usdot => 1,
         DotPath::Pmaddwd => 2,
     }
 }
@@ -90,7 +90,7 @@ pub fn pack_b(b: &[i8], k: usize, n: usize, nr: usize, path: DotPath) -> Aligned
             let idx = p * pb + (kg * nr * g + j * g + t) * elem_bytes(path);
             let w = b[kk * n + nn];
             match path {
-                DotPath::Vnni => o[idx] = w as u8,
+                DotPath::Vnni | DotPath::Usdot => o[idx] = w as u8,
                 DotPath::Pmaddwd => o[idx..idx + 2].copy_from_slice(&(w as i16).to_le_bytes()),
             }
         }

@@ -1,10 +1,12 @@
 //! f32 GEMM `C[m×n] = A[m×k]·B + bias` with B packed at compile time in panels of 8 columns
 //! (`[N/8][K][8]`, zero padded) and a 4×8 register tile (8 f32x4 accumulators; a single-row loop
 //! for the M tail, a compile-time partial panel for the N tail). Multiply then add (no FMA).
+//! A fused Relu/Clip clamps the accumulators before they are stored.
 
+use super::math::{fconst, vfl};
 use super::{build_kernel, counted_loop};
 use crate::gemm::pack::AlignedBytes;
-use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::types::{F32, F32X4, I64};
 use cranelift_codegen::ir::{Function, InstBuilder, MemFlagsData, Value};
 use cranelift_codegen::isa::TargetIsa;
@@ -40,8 +42,15 @@ pub fn pad_bias(bias: Option<&[f32]>, n: usize) -> AlignedBytes {
     )
 }
 
-/// The kernel for shape m×n×k (rows `m0..m1` at run time).
-pub fn build(isa: &dyn TargetIsa, index: u32, n: usize, k: usize) -> Function {
+/// The kernel for shape m×n×k (rows `m0..m1` at run time), with an optional fused clamp
+/// (`Kernel::GemmF32::clamp`).
+pub fn build(
+    isa: &dyn TargetIsa,
+    index: u32,
+    n: usize,
+    k: usize,
+    clamp: Option<(f32, f32)>,
+) -> Function {
     build_kernel(isa, index, |b, p| {
         let (pa, pb, pbias, pc, m0, m1) = (p[0], p[1], p[2], p[4], p[5], p[6]);
         let mv = b.declare_var(I64);
@@ -67,12 +76,12 @@ pub fn build(isa: &dyn TargetIsa, index: u32, n: usize, k: usize) -> Function {
                 let off = b.ins().imul_imm_s(pi, (k * NR * 4) as i64);
                 let bp = b.ins().iadd(pb, off);
                 let n0 = b.ins().imul_imm_s(pi, (NR * 4) as i64);
-                tile(b, a_row, bp, pbias, c_row, n0, rows, NR, n, k);
+                tile(b, a_row, bp, pbias, c_row, n0, (rows, NR), n, k, clamp);
             });
             if !n.is_multiple_of(NR) {
                 let bp = b.ins().iadd_imm_s(pb, (full * k * NR * 4) as i64);
                 let n0 = b.ins().iconst(I64, (full * NR * 4) as i64);
-                tile(b, a_row, bp, pbias, c_row, n0, rows, n % NR, n, k);
+                tile(b, a_row, bp, pbias, c_row, n0, (rows, n % NR), n, k, clamp);
             }
             let m = b.use_var(mv);
             let m = b.ins().iadd_imm_s(m, rows as i64);
@@ -94,10 +103,10 @@ fn tile(
     bias: Value,
     c_row: Value,
     n0_bytes: Value,
-    rows: usize,
-    cols: usize,
+    (rows, cols): (usize, usize),
     n: usize,
     k: usize,
+    clamp: Option<(f32, f32)>,
 ) {
     let bias_p = b.ins().iadd(bias, n0_bytes);
     let accs: Vec<Variable> = (0..rows * 2)
@@ -130,7 +139,10 @@ fn tile(
     let cp = b.ins().iadd(c_row, n0_bytes);
     for r in 0..rows {
         for j in 0..2 {
-            let v = b.use_var(accs[r * 2 + j]);
+            let mut v = b.use_var(accs[r * 2 + j]);
+            if let Some((lo, hi)) = clamp {
+                v = clamp_x4(b, v, lo, hi);
+            }
             let lanes = cols.saturating_sub(4 * j).min(4);
             let off = (r * n * 4 + 16 * j) as i32;
             if lanes == 4 {
@@ -144,4 +156,17 @@ fn tile(
         }
     }
     let _ = F32;
+}
+
+/// `x < lo → lo`, then `x > hi → hi`, per lane (the unary Clip kernel's compare-and-select, so NaN
+/// and −0 pass unchanged).
+fn clamp_x4(b: &mut FunctionBuilder<'_>, v: Value, lo: f32, hi: f32) -> Value {
+    let mut v = v;
+    for (c, cc) in [(lo, FloatCC::LessThan), (hi, FloatCC::GreaterThan)] {
+        let k = fconst(b, F32X4, c);
+        let m = b.ins().fcmp(cc, v, k);
+        let m = b.ins().bitcast(F32X4, vfl(), m);
+        v = b.ins().bitselect(m, k, v);
+    }
+    v
 }

@@ -17,7 +17,7 @@ use super::{rows, Built};
 use crate::emit::K;
 use crate::emit::{f32_bytes, i32_bytes, Cg, R};
 use inkwell::values::{IntValue, PointerValue, VectorValue};
-use inkwell::IntPredicate;
+use inkwell::{FloatPredicate, IntPredicate};
 use qcc_lowering::{QGemm, QRequant};
 
 /// Register tile of the integer GEMM: `MR` rows × `NRV` vectors of `lanes` i32 columns.
@@ -344,13 +344,15 @@ fn pmaddwd<'ctx>(
 /// `broadcast(A[i,p]) · B[p, j..j+NR]` with `llvm.fmuladd` (fused where the target has FMA).
 /// Each output still sums over `k` in the interpreter's order (only the fused rounding
 /// differs). B is packed `[n/NR][k][NR]` with zero padding; full tiles store straight to C,
-/// tails go through a stack tile.
+/// tails go through a stack tile. A fused Relu/Clip (`clamp`) is applied to the accumulators
+/// before they are stored, with the unary Clip kernel's compare-and-select.
 pub(crate) fn sgemm<'ctx>(
     cg: &mut Cg<'ctx>,
     name: &str,
     (m, n, kk): (usize, usize, usize),
     bmat: &[f32],
     bias: Option<&[f32]>,
+    clamp: Option<(f32, f32)>,
 ) -> R<Built<'ctx>> {
     let t = QTile::for_target(&cg.target).for_rows(m);
     let (mr, lanes, nrv) = (t.mr, t.lanes, t.nrv);
@@ -432,11 +434,22 @@ pub(crate) fn sgemm<'ctx>(
             let full_c = k.icmp(IntPredicate::EQ, cols, k.i64c(nr as i64))?;
             let full = k.b().build_and(full_r, full_c, "full")?;
             let partial = k.b().build_not(full, "part")?;
+            let result = |acc| -> R<VectorValue<'ctx>> {
+                let mut v = k.get(vt, acc)?.into_vector_value();
+                if let Some((lo, hi)) = clamp {
+                    for (c, p) in [(lo, FloatPredicate::OLT), (hi, FloatPredicate::OGT)] {
+                        let cv = k.splat_f(k.f32c(c), lanes)?;
+                        let m = k.b().build_float_compare(p, v, cv, "clamp")?;
+                        v = k.b().build_select(m, cv, v, "clamp")?.into_vector_value();
+                    }
+                }
+                Ok(v)
+            };
             k.if_(full, &mut || {
                 for r in 0..mr {
                     let crow = k.mul(k.add(i0, k.i64c(r as i64))?, k.i64c(n as i64))?;
                     for cc in 0..nrv {
-                        let v = k.get(vt, accs[r * nrv + cc])?.into_vector_value();
+                        let v = result(accs[r * nrv + cc])?;
                         k.st_vec(c, k.add(crow, k.add(j0, k.i64c((cc * lanes) as i64))?)?, v)?;
                     }
                 }
@@ -445,7 +458,7 @@ pub(crate) fn sgemm<'ctx>(
             k.if_(partial, &mut || {
                 for r in 0..mr {
                     for cc in 0..nrv {
-                        let v = k.get(vt, accs[r * nrv + cc])?.into_vector_value();
+                        let v = result(accs[r * nrv + cc])?;
                         k.st_vec(tile, k.i64c((r * nr + cc * lanes) as i64), v)?;
                     }
                 }

@@ -35,8 +35,8 @@ pub(crate) fn build<'ctx>(
     let st = &l.steps[step];
     let built = match &st.kernel {
         Kernel::QGemm(q) => Some(gemm::qgemm(cg, name, q)?),
-        Kernel::GemmF32 { m, n, k, b, bias } => {
-            Some(gemm::sgemm(cg, name, (*m, *n, *k), b, bias.as_deref())?)
+        Kernel::GemmF32 { m, n, k, b, bias, clamp } => {
+            Some(gemm::sgemm(cg, name, (*m, *n, *k), b, bias.as_deref(), *clamp)?)
         }
         Kernel::Quantize { .. }
         | Kernel::Dequantize { .. }

@@ -3,7 +3,8 @@
 //! 1×1 stride-1 unpadded kernels, else after an im2col step into an arena scratch buffer (the
 //! memory plan reuses it once the GEMM has read it). Grouped and depthwise convolutions use the
 //! direct kernel. QConv fuses a following Requantize and Relu/Clip (integer bounds) into the
-//! kernel's epilogue, with the exact `qmath` arithmetic.
+//! kernel's epilogue, with the exact `qmath` arithmetic; a dense f32 Conv fuses a following
+//! Relu/Clip into its GEMM's epilogue.
 
 use super::Cx;
 use crate::cnn::{ConvGeom, DirectConv, DirectData, DirectQuant, Im2col};
@@ -229,6 +230,17 @@ impl Cx<'_> {
             }
             qparams
         };
+        // f32 through the GEMM: a following Relu/Clip becomes its epilogue.
+        let mut clamp = None;
+        if qparams.is_none() && group == 1 {
+            if let Some((act, c)) = self.f32_clamp_user(acc) {
+                clamp = Some(c);
+                self.fused.insert(act);
+                ops.push('+');
+                ops.push_str(g.node(act).op.name());
+                out = g.result(act);
+            }
+        }
         let data = match qparams {
             Some(q) => DirectData::Quant(q),
             None => DirectData::F32 {
@@ -237,7 +249,7 @@ impl Cx<'_> {
             },
         };
         if group == 1 {
-            self.conv_gemm(id, x, geom, m, data, ops, out)
+            self.conv_gemm(id, x, geom, m, data, (ops, clamp), out)
         } else {
             let xb = self.as_nhwc(id, x)?;
             let ob = self.out_buf(id, out, true)?;
@@ -255,7 +267,7 @@ impl Cx<'_> {
         geom: ConvGeom,
         m: usize,
         data: DirectData,
-        ops: String,
+        (ops, clamp): (String, Option<(f32, f32)>),
         out: Value,
     ) -> Result<(), LowerError> {
         let ConvGeom { c, kh, kw, .. } = geom;
@@ -306,7 +318,7 @@ impl Cx<'_> {
         };
         let kernel = match data {
             DirectData::F32 { w, bias } => {
-                Kernel::GemmF32 { m: rows, n: m, k, b: pack(&w, m, c, kh, kw), bias }
+                Kernel::GemmF32 { m: rows, n: m, k, b: pack(&w, m, c, kh, kw), bias, clamp }
             }
             DirectData::Quant(q) => Kernel::QGemm(QGemm {
                 m: rows,

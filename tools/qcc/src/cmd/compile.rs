@@ -52,6 +52,10 @@ pub struct CompileArgs {
     /// x86-64 only: generate the AVX-512 VNNI int8 kernels (the object then needs such a CPU).
     #[arg(long)]
     vnni: bool,
+    /// `--backend cranelift`, AArch64 only: generate `usdot` int8 kernels (FEAT_I8MM: Cortex-A510/
+    /// A710/X2 and later, Neoverse V1/N2, Apple M2; the object then needs such a CPU).
+    #[arg(long)]
+    i8mm: bool,
     /// `--backend llvm`, x86-64 only: the CPU to generate code for (an LLVM CPU name such as
     /// `x86-64-v3` or `skylake-avx512`; default: this machine's CPU and features).
     #[arg(long)]
@@ -95,9 +99,12 @@ pub fn run(a: CompileArgs) -> anyhow::Result<i32> {
     }
     let (object, header, arena_size) = match a.backend {
         CompileBackend::Cranelift => {
+            if a.i8mm && a.target != CompileTarget::Aarch64 {
+                bail!("--i8mm is an AArch64 option");
+            }
             let target = match (a.target, a.vnni) {
                 (CompileTarget::X86_64, vnni) => AotTarget::X86_64 { vnni },
-                (CompileTarget::Aarch64, false) => AotTarget::Aarch64,
+                (CompileTarget::Aarch64, false) => AotTarget::Aarch64 { i8mm: a.i8mm },
                 (CompileTarget::Aarch64, true) => bail!("--vnni is an x86-64 option"),
                 (CompileTarget::Wasm32, _) => bail!("wasm32 objects need --backend llvm"),
                 (CompileTarget::Nvptx, _) => unreachable!("handled above"),
@@ -110,9 +117,10 @@ pub fn run(a: CompileArgs) -> anyhow::Result<i32> {
         #[cfg(feature = "llvm")]
         CompileBackend::Llvm => {
             use qcc_backend_llvm::aot;
-            if a.vnni {
+            if a.vnni || a.i8mm {
                 bail!(
-                    "--vnni is a Cranelift option: with --backend llvm give --cpu (and --features)"
+                    "--vnni and --i8mm are Cranelift options: with --backend llvm give --cpu (and \
+                     --features); its AArch64 objects always use +dotprod,+i8mm"
                 );
             }
             if a.target != CompileTarget::X86_64 && a.cpu.is_some() {
@@ -149,8 +157,8 @@ pub fn run(a: CompileArgs) -> anyhow::Result<i32> {
 /// `--backend llvm --target nvptx`: OUT.ptx and OUT.launch.json (see `qcc_backend_llvm::ptx`).
 #[cfg(feature = "llvm")]
 fn compile_ptx(a: &CompileArgs, g: &qcc_ir::Graph) -> anyhow::Result<i32> {
-    if a.vnni {
-        bail!("--vnni is an x86-64 option");
+    if a.vnni || a.i8mm {
+        bail!("--vnni and --i8mm are CPU options");
     }
     let m = qcc_backend_llvm::ptx::compile_ptx(g, &qcc::limits())
         .with_context(|| format!("compiling {} to PTX", a.model.display()))?;

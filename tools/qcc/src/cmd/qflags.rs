@@ -5,7 +5,7 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use qcc::calib_inputs::{load_samples, Preprocess};
 use qcc::quantize::{prepare, quantize, QuantizeConfig, QuantizedModel};
-use qcc::sensitivity::{auto_mixed, sensitivity, AutoMixedReport, LayerSensitivity};
+use qcc::sensitivity::{auto_mixed, sensitivity, AutoMixedReport, Fallback, LayerSensitivity};
 use qcc_ir::{DType, Graph};
 use qcc_passes::calibrate::range::RangeMethod;
 use qcc_passes::quant::scheme::{QuantScheme, WeightGranularity};
@@ -106,12 +106,25 @@ pub struct QuantFlags {
     /// Keep the fewest, cheapest layers in float until the output SQNR reaches `--min-sqnr`.
     #[arg(long, requires = "min_sqnr")]
     pub auto_mixed: bool,
+    /// What `--auto-mixed` keeps sensitive layers in: `float`, or `i16` (results at i16, so the
+    /// model stays integer; float only where i16 cannot reach the target).
+    #[arg(long, value_enum, default_value_t = MixedPrecision::Float, requires = "auto_mixed")]
+    pub mixed_precision: MixedPrecision,
     /// Target output SQNR (dB) of `--auto-mixed`, measured on calibration samples.
     #[arg(long)]
     pub min_sqnr: Option<f64>,
     /// Calibration samples used to measure sensitivity and the `--auto-mixed` target.
     #[arg(long, default_value_t = 8)]
     pub sensitivity_samples: usize,
+}
+
+/// `--mixed-precision`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MixedPrecision {
+    /// Sensitive layers stay in float.
+    Float,
+    /// Sensitive layers' results are i16 (float where i16 does not reach the target).
+    I16,
 }
 
 /// A quantized model with what `--sensitivity` and `--auto-mixed` found.
@@ -146,13 +159,14 @@ impl QuantOutcome {
         }
         if let Some(a) = &self.auto_mixed {
             println!(
-                "auto-mixed: {} layer(s) kept in float, output SQNR {:.2} dB (all quantized {:.2} dB, target {:.2} dB{}): {}",
+                "auto-mixed: {} layer(s) kept in float, {} at i16, output SQNR {:.2} dB (all quantized {:.2} dB, target {:.2} dB{}): {}",
                 a.kept_float.len(),
+                a.kept_wide.len(),
                 a.sqnr_db,
                 a.all_quantized_sqnr_db,
                 a.min_sqnr_db,
                 if a.met { "" } else { ", NOT met" },
-                a.kept_float.join(", ")
+                a.kept_float.iter().chain(&a.kept_wide).cloned().collect::<Vec<_>>().join(", ")
             );
         }
     }
@@ -250,7 +264,11 @@ impl QuantFlags {
         let sens = sensitivity(&p, &cfg, &samples)?;
         let (model, auto) = match (self.auto_mixed, self.min_sqnr) {
             (true, Some(db)) => {
-                let (m, r) = auto_mixed(&p, &cfg, &samples, &sens, db)?;
+                let fallback = match self.mixed_precision {
+                    MixedPrecision::Float => Fallback::Float,
+                    MixedPrecision::I16 => Fallback::Wide,
+                };
+                let (m, r) = auto_mixed(&p, &cfg, &samples, &sens, db, fallback)?;
                 (m, Some(r))
             }
             _ => (p.build(&cfg)?, None),
