@@ -523,7 +523,7 @@ impl<'g> Cx<'g> {
         let m = sa.iter().product::<usize>() / k.max(1);
         let ab = self.buf(id, a)?;
         let mut name = g.node(id).op.name().to_string();
-        let (mut out, mut clamp) = (out, None);
+        let mut out = out;
         // Epilogue fusion: `+ bias` (an Add of a constant row vector) and then Relu/Clip.
         if bias.is_none() {
             if let Some((add, cv)) = self.row_bias_add(out, n) {
@@ -533,19 +533,28 @@ impl<'g> Cx<'g> {
                 out = g.result(add);
             }
         }
-        if let Some((act, c)) = self.f32_clamp_user(out) {
-            clamp = Some(c);
-            self.fused.insert(act);
-            name.push('+');
-            name.push_str(g.node(act).op.name());
-            out = g.result(act);
-        }
+        let (out, clamp) = self.fuse_f32_clamp(out, &mut name);
         self.push(id, name, Kernel::GemmF32 { m, n, k, b: bv, bias, clamp }, vec![ab], out)
+    }
+
+    /// Fuses the Relu/Clip that is the only use of the f32 GEMM result `v` (see
+    /// [`Cx::f32_clamp_user`]) into the GEMM: marks it fused, appends its op to `ops`, and returns
+    /// the value the step now defines with the clamp (or `v` and None).
+    pub(crate) fn fuse_f32_clamp(
+        &mut self,
+        v: Value,
+        ops: &mut String,
+    ) -> (Value, Option<(f32, f32)>) {
+        let Some((act, c)) = self.f32_clamp_user(v) else { return (v, None) };
+        self.fused.insert(act);
+        ops.push('+');
+        ops.push_str(self.g.node(act).op.name());
+        (self.g.result(act), Some(c))
     }
 
     /// When the only use of the f32 value `v` is a Relu or a Clip with constant bounds: that node
     /// and the clamp `(lo, hi)` it applies (Relu is `(0, +inf)`), for a GEMM epilogue.
-    pub(crate) fn f32_clamp_user(&self, v: Value) -> Option<(NodeId, (f32, f32))> {
+    fn f32_clamp_user(&self, v: Value) -> Option<(NodeId, (f32, f32))> {
         let act = self.sole_user(v)?;
         let c = match self.g.node(act).op {
             Op::Relu => (0.0, f32::INFINITY),

@@ -233,13 +233,7 @@ impl Cx<'_> {
         // f32 through the GEMM: a following Relu/Clip becomes its epilogue.
         let mut clamp = None;
         if qparams.is_none() && group == 1 {
-            if let Some((act, c)) = self.f32_clamp_user(acc) {
-                clamp = Some(c);
-                self.fused.insert(act);
-                ops.push('+');
-                ops.push_str(g.node(act).op.name());
-                out = g.result(act);
-            }
+            (out, clamp) = self.fuse_f32_clamp(acc, &mut ops);
         }
         let data = match qparams {
             Some(q) => DirectData::Quant(q),
