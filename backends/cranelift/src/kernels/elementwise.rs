@@ -1,5 +1,5 @@
 //! Elementwise kernels: f32 binary arithmetic with broadcast (nested loops over the output shape
-//! with per-operand strides), f32 unary ops (Relu, Clip, Neg, Abs, Floor, Ceil, Round,
+//! with per-operand strides; Pow from [`super::transcendental::pow`]), f32 unary ops (Relu, Clip, Neg, Abs, Floor, Ceil, Round,
 //! Reciprocal, Sign, LeakyRelu), Quantize (f32 → 8-bit) and Dequantize (8-bit →
 //! f32), exactly as `qcc_ir::qmath`.
 
@@ -53,6 +53,7 @@ pub fn binary(
                     BinOp::Div => b.ins().fdiv(x, y),
                     BinOp::Max => b.ins().fmax(x, y),
                     BinOp::Min => b.ins().fmin(x, y),
+                    BinOp::Pow => super::transcendental::pow(b, F32, x, y),
                 };
                 b.ins().store(fl(), r, ptrs.2, 0);
                 return;

@@ -7,12 +7,14 @@ pub mod bmm;
 pub mod cnn;
 pub mod conv;
 pub mod elementwise;
+pub mod fops;
 pub mod math;
 pub mod movement;
 pub mod norm;
 pub mod pool;
 pub mod qelem;
 pub mod sgemm;
+pub mod transcendental;
 pub(crate) mod xformer;
 
 use cranelift_codegen::ir::{Function, UserFuncName, Value};
