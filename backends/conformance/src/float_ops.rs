@@ -316,7 +316,7 @@ pub fn prod_sum_square_global_max<B: Backend>(shape: Vec<usize>, mask: u8, keep:
     }
     if shape.len() >= 3 {
         let mut v = r.floats(numel(&shape), -5.0, 5.0);
-        if seed % 3 == 0 {
+        if seed.is_multiple_of(3) {
             v[0] = f32::NAN;
         }
         let (g, _) =

@@ -53,7 +53,7 @@ pub fn binary(
                     BinOp::Div => b.ins().fdiv(x, y),
                     BinOp::Max => b.ins().fmax(x, y),
                     BinOp::Min => b.ins().fmin(x, y),
-                    BinOp::Pow => super::transcendental::pow(b, F32, x, y),
+                    BinOp::Pow => super::transcendental::pow(b, x, y),
                 };
                 b.ins().store(fl(), r, ptrs.2, 0);
                 return;

@@ -1,5 +1,6 @@
 //! Float transcendentals emitted inline (no libm), for `f32` or `f32x4` values alike except
-//! sin/cos (scalar `f64`, applied lane by lane), built on [`super::math::exp`]. The LLVM
+//! sin/cos and pow (scalar `f64`; sin/cos applied lane by lane), built on
+//! [`super::math::exp`] or, in f64, on [`exp64`] and [`log64`]. The LLVM
 //! backend's `kernels::transcendental` has the same algorithms and constants; the accuracy
 //! against the interpreter (Rust `f32` functions, i.e. the host libm) is measured by the
 //! conformance case `float_math_accuracy`:
@@ -19,7 +20,8 @@
 //!   reduced mod 4 exactly); then fdlibm's `__kernel_sin`/`__kernel_cos` polynomials on
 //!   `|r| ≤ π/4`, the quadrant from `k mod 4`, rounded to f32 once (sin keeps the sign of ±0,
 //!   ±∞ gives NaN). Accurate to an ulp for every finite f32.
-//! * [`pow`]: `powf` semantics: `|x|^y = e^{y·ln|x|}`, negated for a negative base (−0 and −∞
+//! * [`pow`]: `powf` semantics: `|x|^y = e^{y·ln|x|}` in f64 ([`log64`], [`exp64`]; ≤ 1 ulp
+//!   after the one rounding to f32), negated for a negative base (−0 and −∞
 //!   included) with an odd integer exponent, NaN for a finite negative base with a non-integer
 //!   exponent, 1 for `y = 0` or `x = 1` (even NaN) and for `x = −1, y = ±∞`; `y` = 2, 1, −1,
 //!   ½ are computed exactly as `x·x`, `x`, `1/x`, `√x` (with `√` of −0 and −∞ fixed to +0, +∞).
@@ -311,11 +313,11 @@ fn mod4(b: &mut FunctionBuilder<'_>, v: Value) -> Value {
 fn reduce_big(b: &mut FunctionBuilder<'_>, x: Value) -> (Value, Value) {
     let bits = b.ins().bitcast(I32, vfl(), x);
     let bits = b.ins().uextend(I64, bits);
-    let m = b.ins().band_imm(bits, 0x7f_ffff);
-    let m = b.ins().bor_imm(m, 0x80_0000);
+    let m = b.ins().band_imm_s(bits, 0x7f_ffff);
+    let m = b.ins().bor_imm_s(m, 0x80_0000);
     let m = b.ins().fcvt_from_sint(F64, m);
     let e = b.ins().ushr_imm_s(bits, 23);
-    let e = b.ins().band_imm(e, 0xff);
+    let e = b.ins().band_imm_s(e, 0xff);
     let e = b.ins().iadd_imm_s(e, -150);
     // i0 = 1 + #{j ≥ 1: 24j ≤ e − 2}: the first chunk not giving a multiple of 4.
     let mut i0 = b.ins().iconst(I64, 1);
@@ -429,13 +431,96 @@ pub(crate) fn sin_cos(b: &mut FunctionBuilder<'_>, x: Value, cos: bool) -> Value
     b.ins().select(is_zero, x, y)
 }
 
-/// `x^y` with `powf` semantics (see the module docs).
-pub(crate) fn pow(b: &mut FunctionBuilder<'_>, ty: Type, x: Value, y: Value) -> Value {
+/// `e^z` in f64 (`z ≤ 90`; below −104 the result is 0, under every f32 denormal): the LLVM
+/// backend's softmax `exp_f64` (fdlibm's two-part ln 2, Taylor series to degree 12, `2^n` in
+/// the exponent bits), relative error ≈ 2e-16. NaN propagates.
+pub(crate) fn exp64(b: &mut FunctionBuilder<'_>, z: Value) -> Value {
+    let hi = b.ins().f64const(90.0);
+    let z = b.ins().fmin(z, hi);
+    let lo = b.ins().f64const(-104.0);
+    let low = b.ins().fcmp(FloatCC::LessThan, z, lo);
+    let zc = b.ins().select(low, lo, z);
+    let l2e = b.ins().f64const(std::f64::consts::LOG2_E);
+    let t = b.ins().fmul(zc, l2e);
+    let n = b.ins().nearest(t);
+    let mut r = zc;
+    for c in [6.931_471_803_691_238e-1, 1.908_214_929_270_587_7e-10] {
+        let cc = b.ins().f64const(c);
+        let p = b.ins().fmul(n, cc);
+        r = b.ins().fsub(r, p);
+    }
+    let mut fact = 479_001_600.0f64; // 12!
+    let mut p = b.ins().f64const(1.0 / fact);
+    for i in (0..12).rev() {
+        fact /= (i + 1) as f64;
+        let t = b.ins().fmul(p, r);
+        let c = b.ins().f64const(1.0 / fact);
+        p = b.ins().fadd(t, c);
+    }
+    let ni = b.ins().fcvt_to_sint_sat(I64, n);
+    let e = b.ins().iadd_imm_s(ni, 1023);
+    let e = b.ins().ishl_imm_s(e, 52);
+    let scale = b.ins().bitcast(F64, vfl(), e);
+    let y = b.ins().fmul(p, scale);
+    let zero = b.ins().f64const(0.0);
+    b.ins().select(low, zero, y)
+}
+
+/// `ln v` in f64 of a positive, finite, normal f64: `v = m·2^e` with `m ∈ [√½, √2)`,
+/// `ln m = 2·atanh(s)`, `s = (m − 1)/(m + 1)`, by its series to `s²¹` (truncation < 1e-18),
+/// plus `e·ln 2`. Relative error ≈ 2e-16 (callers handle 0, ∞ and NaN).
+pub(crate) fn log64(b: &mut FunctionBuilder<'_>, v: Value) -> Value {
+    let bits = b.ins().bitcast(I64, vfl(), v);
+    let e = b.ins().sshr_imm_s(bits, 52);
+    let e = b.ins().iadd_imm_s(e, -1022);
+    let mb = b.ins().band_imm_s(bits, 0x000f_ffff_ffff_ffff);
+    let mb = b.ins().bor_imm_s(mb, 0x3fe0_0000_0000_0000);
+    let m = b.ins().bitcast(F64, vfl(), mb);
+    let sq = b.ins().f64const(std::f64::consts::FRAC_1_SQRT_2);
+    let small = b.ins().fcmp(FloatCC::LessThan, m, sq);
+    let m2 = b.ins().fadd(m, m);
+    let m = b.ins().select(small, m2, m);
+    let dec = b.ins().uextend(I64, small);
+    let e = b.ins().isub(e, dec);
+    let one = b.ins().f64const(1.0);
+    let num = b.ins().fsub(m, one);
+    let den = b.ins().fadd(m, one);
+    let s = b.ins().fdiv(num, den);
+    let s2 = b.ins().fmul(s, s);
+    let inv: Vec<f64> = (0..11).map(|i| 1.0 / (2 * i + 1) as f64).collect();
+    let p = horner64(b, s2, &inv);
+    let two = b.ins().f64const(2.0);
+    let s2x = b.ins().fmul(s, two);
+    let lnm = b.ins().fmul(s2x, p);
+    let ef = b.ins().fcvt_from_sint(F64, e);
+    let ln2 = b.ins().f64const(std::f64::consts::LN_2);
+    let el = b.ins().fmul(ef, ln2);
+    b.ins().fadd(el, lnm)
+}
+
+/// `x^y` of scalar f32s with `powf` semantics (see the module docs).
+pub(crate) fn pow(b: &mut FunctionBuilder<'_>, x: Value, y: Value) -> Value {
+    let ty = F32;
     let ity = int_ty(ty);
+    // |x|^y = e^{y·ln|x|} in f64, with ln 0 = −∞, ln ∞ = ∞ and NaN kept.
     let ax = b.ins().fabs(x);
-    let l = log(b, ty, ax);
-    let t = b.ins().fmul(y, l);
-    let mut r = exp(b, ty, t);
+    let axd = b.ins().fpromote(F64, ax);
+    let l = log64(b, axd);
+    let zero = fconst(b, ty, 0.0);
+    let inf = fconst(b, ty, f32::INFINITY);
+    let is0 = b.ins().fcmp(FloatCC::Equal, ax, zero);
+    let ninf64 = b.ins().f64const(f64::NEG_INFINITY);
+    let l = b.ins().select(is0, ninf64, l);
+    let isinf = b.ins().fcmp(FloatCC::Equal, ax, inf);
+    let inf64 = b.ins().f64const(f64::INFINITY);
+    let l = b.ins().select(isinf, inf64, l);
+    let isnan = b.ins().fcmp(FloatCC::Unordered, ax, ax);
+    let nan64 = b.ins().f64const(f64::NAN);
+    let l = b.ins().select(isnan, nan64, l);
+    let yd = b.ins().fpromote(F64, y);
+    let t = b.ins().fmul(yd, l);
+    let e = exp64(b, t);
+    let mut r = b.ins().fdemote(F32, e);
     // Odd integer exponent: the base's sign bit goes to the result.
     let fy = b.ins().floor(y);
     let yint = b.ins().fcmp(FloatCC::Equal, fy, y);
@@ -453,7 +538,6 @@ pub(crate) fn pow(b: &mut FunctionBuilder<'_>, ty: Type, x: Value, y: Value) -> 
     let rb = b.ins().bxor(rb, flip);
     r = b.ins().bitcast(ty, vfl(), rb);
     // A finite negative base with a non-integer exponent: NaN.
-    let zero = fconst(b, ty, 0.0);
     let ninf = fconst(b, ty, f32::NEG_INFINITY);
     let neg = b.ins().fcmp(FloatCC::LessThan, x, zero);
     let fin = b.ins().fcmp(FloatCC::GreaterThan, x, ninf);
@@ -478,7 +562,6 @@ pub(crate) fn pow(b: &mut FunctionBuilder<'_>, ty: Type, x: Value, y: Value) -> 
     r = fsel(b, ty, c, rc, r);
     let rt = b.ins().sqrt(x);
     let rt = b.ins().fadd(rt, zero);
-    let inf = fconst(b, ty, f32::INFINITY);
     let xninf = b.ins().fcmp(FloatCC::Equal, x, ninf);
     let rt = fsel(b, ty, xninf, inf, rt);
     let c = yis(b, 0.5);

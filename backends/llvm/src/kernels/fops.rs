@@ -1,12 +1,14 @@
 //! Float-op family kernels, with the arithmetic of the Cranelift backend's `kernels::fops`
 //! (whose docs state it): comparisons (f32 ordered, i32/i64 signed) → bool bytes, Where
 //! (bit-for-bit select with three-way broadcast), ArgMax/ArgMin (the interpreter's scan, i64
-//! result), LogSoftmax (f32 max and exp, f64 sum, `f32(f64(z) − ln s)`; outer index split) and
+//! result), LogSoftmax (`f32(z − ln Σ eᶻ)` with `z = f64(x − max)`, exp, sum and ln in f64 as
+//! the interpreter; outer index split) and
 //! one Resize axis (copy for nearest, f64 weighted sum for linear/cubic; tap tables as
 //! constants).
 
 use super::elem::strided_nest;
-use super::transcendental::log;
+use super::transcendental::log64;
+use super::xformer::norm::exp_f64;
 use super::xformer::{f64c, f64t, fext, ftrunc};
 use super::{rows, whole, Built};
 use crate::emit::{Cg, R};
@@ -144,10 +146,15 @@ fn log_softmax<'ctx>(
             k.for_n(d, &mut |j| k.set(m, k.fmax(get(m)?, k.ldf(x, at(j)?)?)?))?;
             let mv = get(m)?;
             k.for_n(d, &mut |j| {
-                let e = super::math::exp(&k, k.fsub(k.ldf(x, at(j)?)?, mv)?)?;
-                k.set(s, k.fadd(get64(s)?, fext(&k, e)?)?)
+                // exp_f64 converts rint(z·log₂e) to an integer: keep NaN away from it.
+                let z = fext(&k, k.fsub(k.ldf(x, at(j)?)?, mv)?)?;
+                let zn = k.fcmp(FloatPredicate::UNO, z, z)?;
+                let e = exp_f64(&k, k.fsel(zn, f64c(&k, 0.0), z)?)?;
+                let e = k.fsel(zn, z, e)?;
+                k.set(s, k.fadd(get64(s)?, e)?)
             })?;
-            let ls = fext(&k, log(&k, ftrunc(&k, get64(s)?)?)?)?;
+            let sv = get64(s)?;
+            let ls = k.fsel(k.fcmp(FloatPredicate::UNO, sv, sv)?, sv, log64(&k, sv)?)?;
             k.for_n(d, &mut |j| {
                 let i = at(j)?;
                 let z = fext(&k, k.fsub(k.ldf(x, i)?, mv)?)?;

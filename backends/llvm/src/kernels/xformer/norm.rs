@@ -77,7 +77,7 @@ pub(crate) fn layer_norm<'ctx>(
 /// ln 2), `e^r` by its Taylor series to degree 12 (truncation < 2e-16 on `|r| ≤ ln2/2`), then
 /// `2^n` in the exponent bits. Below −104 the result is taken as 0: after dividing by the sum
 /// (≥ 1, the maximum's term) it is under the smallest f32 denormal either way.
-fn exp_f64<'ctx>(k: &K<'_, 'ctx>, z: FloatValue<'ctx>) -> R<FloatValue<'ctx>> {
+pub(crate) fn exp_f64<'ctx>(k: &K<'_, 'ctx>, z: FloatValue<'ctx>) -> R<FloatValue<'ctx>> {
     let c = |v: f64| f64c(k, v);
     let low = k.fcmp(inkwell::FloatPredicate::OLT, z, c(-104.0))?;
     let zc = k.fsel(low, c(-104.0), z)?;
