@@ -62,18 +62,20 @@ struct Run {
     src: Option<(i64, i64)>,
 }
 
-/// Cuts `0..n_out` into maximal runs of `map` that are affine (or constant).
-fn runs(n_out: usize, map: impl Fn(i64) -> Option<i64>) -> Vec<Run> {
+/// Cuts `0..n_out` into maximal runs of `map` that are affine (or constant) and do not cross
+/// the coordinates in `breaks` (the interior's bounds, so the interior is one run).
+fn runs(n_out: usize, breaks: &[i64], map: impl Fn(i64) -> Option<i64>) -> Vec<Run> {
     let mut out: Vec<Run> = Vec::new();
     let mut o = 0usize;
     while o < n_out {
         let first = map(o as i64);
         let mut len = 1;
-        let stride = match (first, (o + 1 < n_out).then(|| map(o as i64 + 1)).flatten()) {
+        let next_ok = o + 1 < n_out && !breaks.contains(&(o as i64 + 1));
+        let stride = match (first, next_ok.then(|| map(o as i64 + 1)).flatten()) {
             (Some(a), Some(b)) => b - a,
             _ => 0,
         };
-        while o + len < n_out {
+        while o + len < n_out && !breaks.contains(&((o + len) as i64)) {
             let next = map((o + len) as i64);
             let fits = match (first, next) {
                 (None, None) => true,
@@ -226,8 +228,12 @@ impl Cx<'_> {
                 return Err(self.err(id, format!("cannot {mode:?}-pad an empty axis")));
             }
         }
-        let per_axis: Vec<Vec<Run>> =
-            (0..r).map(|d| runs(os[d], |o| pad_src(o, xs[d] as i64, pb[d], mode))).collect();
+        let per_axis: Vec<Vec<Run>> = (0..r)
+            .map(|d| {
+                let breaks = [pb[d], pb[d] + xs[d] as i64];
+                runs(os[d], &breaks, |o| pad_src(o, xs[d] as i64, pb[d], mode))
+            })
+            .collect();
         let steps: usize = per_axis
             .iter()
             .map(|v| v.iter().filter(|r| r.src.is_some()).count())
