@@ -259,8 +259,9 @@ pub fn check(p: &Prog, compile_run: CompileRun) -> Result<usize, String> {
         .map_err(|e| format!("the interpreter fails on a well-typed graph: {e}"))?;
     let threads = if p.threads { 2 } else { 1 };
     let printed = || qcc_ir::print::print(&g);
-    let got = compile_run(&g, &x, threads, p.pmaddwd)
-        .map_err(|e| format!("the backend rejects a graph of supported ops: {e}\n{}", printed()))?;
+    let got = compile_run(&g, &x, threads, p.pmaddwd).map_err(|e| {
+        format!("the backend rejects a graph of supported ops: {e}\n{}", printed())
+    })?;
     if got.len() != want.len() {
         return Err(format!("{} outputs, want {}\n{}", got.len(), want.len(), printed()));
     }
@@ -301,12 +302,7 @@ pub fn check(p: &Prog, compile_run: CompileRun) -> Result<usize, String> {
 }
 
 /// Compiles and runs on the Cranelift JIT (`pmaddwd` disables the VNNI path).
-pub fn cranelift(
-    g: &Graph,
-    x: &Tensor,
-    threads: usize,
-    pmaddwd: bool,
-) -> Result<Vec<Tensor>, String> {
+pub fn cranelift(g: &Graph, x: &Tensor, threads: usize, pmaddwd: bool) -> Result<Vec<Tensor>, String> {
     use qcc_backend_cranelift::{compile, CompileOptions, IsaOptions};
     let opts = CompileOptions {
         isa: IsaOptions { disable_vnni: pmaddwd, ..Default::default() },
