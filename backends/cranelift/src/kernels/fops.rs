@@ -6,7 +6,7 @@
 //!   ArgMin), i64 result: bit-exact.
 //! * LogSoftmax: the interpreter's arithmetic: per column `m = max x` (NaN propagates),
 //!   `z = f64(x − m)`, `s = Σ eᶻ` in f64, `y = f32(z − ln s)`, with the f64 `exp`/`ln` of
-//!   [`super::transcendental`] (≈ 2e-16 relative, so `y` is the interpreter's but for rare
+//!   [`super::pow`] (≈ 2e-16 relative, so `y` is the interpreter's but for rare
 //!   rounding ties).
 //! * Resample: one Resize axis; nearest copies elements, linear/cubic sum `f64(x)·w` over the
 //!   taps from the first in f64 and round to f32, as the interpreter. Tap indices (u32) and
@@ -14,7 +14,7 @@
 
 use super::math::fl;
 use super::movement::nest;
-use super::transcendental::{exp64, log64};
+use super::pow::{exp64, log64};
 use super::{build_kernel, counted_loop};
 use crate::gemm::pack::AlignedBytes;
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};

@@ -14,9 +14,9 @@
 //! * [`gelu`]: `0.5·x·(1 + erf(x·(1/√2)))`, the exact (erf) form: max absolute error 1.4e-6
 //!   (bound 2e-6), largest for x ≪ 0 where `1 + erf` cancels.
 //!
-//! The `Math` kernel applies one of them, `sqrt` (exact) or one of [`super::transcendental`]
-//! (Tanh, Log, Softplus, Sin, Cos, Elu, tanh-Gelu) to `n` elements: four lanes at a time, then
-//! the tail one element at a time with the same code on `f32`.
+//! The `Math` kernel applies one of them, `sqrt` (exact), one of `super::transcendental`
+//! (Tanh, Log, Softplus, Elu, tanh-Gelu) or `super::trig` (Sin, Cos) to `n` elements: four
+//! lanes at a time, then the tail one element at a time with the same code on `f32`.
 
 use super::{build_kernel, counted_loop};
 use cranelift_codegen::ir::types::{F32, F32X4, I32, I32X4};
@@ -161,7 +161,7 @@ fn apply(b: &mut FunctionBuilder<'_>, op: MathOp, ty: Type, x: Value) -> Value {
         MathOp::Softplus => t::softplus(b, ty, x),
         MathOp::Elu(alpha) => t::elu(b, ty, x, alpha),
         MathOp::Sin | MathOp::Cos => {
-            t::per_lane(b, ty, x, &mut |b, v| t::sin_cos(b, v, op == MathOp::Cos))
+            t::per_lane(b, ty, x, &mut |b, v| super::trig::sin_cos(b, v, op == MathOp::Cos))
         }
     }
 }

@@ -7,7 +7,7 @@
 //! constants).
 
 use super::elem::strided_nest;
-use super::transcendental::log64;
+use super::pow::log64;
 use super::xformer::norm::exp_f64;
 use super::xformer::{f64c, f64t, fext, ftrunc};
 use super::{rows, whole, Built};

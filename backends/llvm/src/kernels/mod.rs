@@ -8,14 +8,16 @@
 //! * [`xformer`]: batched matmul, strided copies, gather, casts, layer norm, softmax, float math,
 //!   reductions;
 //! * [`fops`]: comparisons, Where, ArgMax/ArgMin, LogSoftmax, Resize (with
-//!   [`transcendental`]: Tanh, Log, Softplus, Sin, Cos, Elu, Pow).
+//!   [`transcendental`], [`trig`], [`pow`]: Tanh, Log, Softplus, Sin, Cos, Elu, Pow).
 
 pub mod cnn;
 pub mod elem;
 pub mod fops;
 pub mod gemm;
 pub mod math;
+pub mod pow;
 pub mod transcendental;
+pub mod trig;
 pub mod xformer;
 
 use crate::emit::{Cg, ConstRef, R};

@@ -10,13 +10,13 @@
 //!   separate loop, so the `exp` and divide passes vectorize and the max/sum run in
 //!   [`super::LANES`] partial accumulators. Softmax over a non-last axis runs column by column.
 //! * Math (chunks split): Sqrt (exact), Exp, Erf, Gelu ([`math`]), Tanh, Log, Softplus, Sin,
-//!   Cos, Elu, tanh-Gelu ([`transcendental`]) elementwise.
+//!   Cos, Elu, tanh-Gelu ([`transcendental`], [`trig`]) elementwise.
 //! * Reduce (whole): Sum/Mean/SumSquare/Prod accumulate in f64 in the interpreter's order,
 //!   Max/Min in f32 with NaN propagating.
 
 use super::{f64c, f64t, fext, for_chunks, ftrunc, lanes, nest, CHUNK};
 use crate::emit::{Cg, K, R};
-use crate::kernels::{math, rows, transcendental, whole, Built};
+use crate::kernels::{math, rows, transcendental, trig, whole, Built};
 use inkwell::values::{FloatValue, IntValue, PointerValue};
 use qcc_lowering::{MathOp, ReduceOp};
 
@@ -175,8 +175,8 @@ pub(crate) fn math<'ctx>(cg: &mut Cg<'ctx>, name: &str, op: MathOp, n: usize) ->
             MathOp::Tanh => transcendental::tanh(&k, v)?,
             MathOp::Log => transcendental::log(&k, v)?,
             MathOp::Softplus => transcendental::softplus(&k, v)?,
-            MathOp::Sin => transcendental::sin_cos(&k, v, false)?,
-            MathOp::Cos => transcendental::sin_cos(&k, v, true)?,
+            MathOp::Sin => trig::sin_cos(&k, v, false)?,
+            MathOp::Cos => trig::sin_cos(&k, v, true)?,
             MathOp::Elu(alpha) => transcendental::elu(&k, v, alpha)?,
         };
         k.st(y, i, r)
