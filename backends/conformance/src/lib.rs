@@ -12,13 +12,18 @@
 //! qcc_backend_conformance::suite!(Cranelift);
 //! ```
 //!
-//! The cases live in [`cnn`] (convolutions, pooling, quantized elementwise, activations) and
-//! [`xformer`] (matmul, movement, normalization, reductions, gather, casts, transcendentals);
-//! [`models`] has small whole models for the backends' own model tests.
+//! The cases live in [`cnn`] (convolutions, pooling, quantized elementwise, activations),
+//! [`xformer`] (matmul, movement, normalization, reductions, gather, casts, transcendentals),
+//! [`float_math`] (Tanh, Log, Softplus, Sin, Cos, Elu, Pow, LogSoftmax: accuracy in ulps) and
+//! [`float_ops`] (comparisons, Where, ArgMax/ArgMin, Split, Tile, Pad, Resize, ReduceProd /
+//! SumSquare, GlobalMaxPool: exact); [`models`] has small whole models for the backends' own
+//! model tests.
 
 #![deny(missing_docs)]
 
 pub mod cnn;
+pub mod float_math;
+pub mod float_ops;
 pub mod models;
 pub mod xformer;
 
@@ -242,6 +247,53 @@ macro_rules! suite {
             #[test]
             fn f32_unary_ops_exact() {
                 xformer::f32_unary_ops_exact::<$b>();
+            }
+        }
+
+        mod float_conformance {
+            use super::*;
+            use $crate::__proptest::prelude::*;
+            use $crate::{float_math, float_ops};
+
+            $crate::__proptest::proptest! {
+                #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+                #[test]
+                fn log_softmax_any_axis(shape in $crate::__proptest::collection::vec(1usize..9, 1..4), ax in 0usize..3, seed: u64) {
+                    float_math::log_softmax_any_axis::<$b>(shape, ax, seed);
+                }
+
+                #[test]
+                fn compare_and_where(shape in $crate::__proptest::collection::vec(1usize..6, 1..4), bmask in 0u8..8, seed: u64) {
+                    float_ops::compare_and_where::<$b>(shape, bmask, seed);
+                }
+
+                #[test]
+                fn argmax_argmin(shape in $crate::__proptest::collection::vec(1usize..7, 1..4), ax in 0usize..3, keep: bool, last: bool, seed: u64) {
+                    float_ops::argmax_argmin::<$b>(shape, ax, keep, last, seed);
+                }
+
+                #[test]
+                fn prod_sum_square_global_max(shape in $crate::__proptest::collection::vec(1usize..6, 1..5), mask in 0u8..16, keep: bool, seed: u64) {
+                    float_ops::prod_sum_square_global_max::<$b>(shape, mask, keep, seed);
+                }
+            }
+
+            #[test]
+            fn float_math_accuracy() {
+                float_math::float_math_accuracy::<$b>();
+            }
+            #[test]
+            fn pow_matches_interpreter() {
+                float_math::pow_matches_interpreter::<$b>();
+            }
+            #[test]
+            fn split_tile_pad() {
+                float_ops::split_tile_pad::<$b>();
+            }
+            #[test]
+            fn resize_modes() {
+                float_ops::resize_modes::<$b>();
             }
         }
     };

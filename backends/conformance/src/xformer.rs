@@ -8,12 +8,16 @@ use proptest::prelude::*;
 use qcc_ir::ops::{AxisAttrs, CastAttrs, GeluAttrs, LayerNormAttrs, ReduceAttrs, TransposeAttrs};
 use qcc_ir::{DType, Graph, Op, Quant, Tensor, TensorType};
 
-fn numel(s: &[usize]) -> usize {
+pub(crate) fn numel(s: &[usize]) -> usize {
     s.iter().product()
 }
 
 /// A graph computing `op` of inputs (runtime when the tensor is None in `consts`).
-fn one_op(op: Op, ins: &[(TensorType, Option<Tensor>)], out: TensorType) -> (Graph, Vec<usize>) {
+pub(crate) fn one_op(
+    op: Op,
+    ins: &[(TensorType, Option<Tensor>)],
+    out: TensorType,
+) -> (Graph, Vec<usize>) {
     let mut g = Graph::new("t");
     let mut vals = Vec::new();
     let mut runtime = Vec::new();
@@ -32,7 +36,7 @@ fn one_op(op: Op, ins: &[(TensorType, Option<Tensor>)], out: TensorType) -> (Gra
     (g, runtime)
 }
 
-fn f32t(shape: &[usize]) -> TensorType {
+pub(crate) fn f32t(shape: &[usize]) -> TensorType {
     TensorType::fixed(DType::F32, shape)
 }
 

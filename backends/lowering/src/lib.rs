@@ -12,6 +12,7 @@
 pub mod c_api;
 pub mod cnn;
 pub mod error;
+pub mod fops;
 pub mod lower;
 pub mod model;
 pub mod plan;
@@ -19,6 +20,7 @@ pub mod print;
 pub mod spec;
 
 pub use error::LowerError;
+pub use fops::{ArgReduce, CmpOp, Compare, Resample, WhereSpec};
 pub use lower::{lower, lower_with_limits};
 pub use model::{
     BinOp, BufId, Buffer, DequantizeAxis, Kernel, LoweredModel, QGemm, QRequant, Step, Storage,

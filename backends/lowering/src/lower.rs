@@ -9,11 +9,14 @@ use std::sync::Arc;
 
 mod conv;
 mod elem;
+mod fops;
 mod layout;
 mod matmul;
 mod movement;
 mod norm;
 mod pool;
+mod resize;
+mod tile_pad;
 
 struct Cx<'g> {
     g: &'g Graph,
@@ -279,14 +282,35 @@ impl<'g> Cx<'g> {
             | Op::Cast(_) => self.movement(id)?,
             Op::LayerNormalization(_)
             | Op::Softmax(_)
+            | Op::LogSoftmax(_)
             | Op::Sqrt
             | Op::Exp
             | Op::Erf
             | Op::Gelu(_)
+            | Op::Tanh
+            | Op::Log
+            | Op::Softplus
+            | Op::Sin
+            | Op::Cos
+            | Op::Elu(_)
+            | Op::GlobalMaxPool
             | Op::ReduceSum(_)
             | Op::ReduceMean(_)
             | Op::ReduceMax(_)
-            | Op::ReduceMin(_) => self.norm(id)?,
+            | Op::ReduceMin(_)
+            | Op::ReduceProd(_)
+            | Op::ReduceSumSquare(_) => self.norm(id)?,
+            Op::Pow
+            | Op::Equal
+            | Op::Less
+            | Op::LessOrEqual
+            | Op::Greater
+            | Op::GreaterOrEqual
+            | Op::Where
+            | Op::ArgMax(_)
+            | Op::ArgMin(_) => self.float_op(id)?,
+            Op::Split(_) | Op::Tile | Op::Pad(_) => self.tile_pad(id)?,
+            Op::Resize(_) => self.resize(id)?,
             other => return Err(self.err(id, format!("no kernel for `{}` yet", other.name()))),
         }
         Ok(())

@@ -2,6 +2,7 @@
 //! invocations with exact shapes and fused epilogues, and the arena size.
 
 use crate::cnn::*;
+use crate::fops::*;
 use crate::spec::*;
 use qcc_ir::{DType, Tensor};
 use std::sync::Arc;
@@ -101,6 +102,9 @@ pub enum BinOp {
     Max,
     /// min(a, b) (NaN propagates)
     Min,
+    /// a^b (`powf` semantics: special cases of IEEE `pow`, negative bases with integer
+    /// exponents)
+    Pow,
 }
 
 /// fp32 elementwise unary operations.
@@ -273,6 +277,25 @@ pub enum Kernel {
         /// Per axis, whether it is reduced.
         reduced: Vec<bool>,
     },
+
+    // ----- float-op family (see `fops`) -----
+    /// Comparison with broadcast (inputs: a, b; output: bool bytes).
+    Compare(Compare),
+    /// Select with broadcast (inputs: cond, x, y).
+    Where(WhereSpec),
+    /// ArgMax / ArgMin over the middle axis (f32 → i64).
+    ArgReduce(ArgReduce),
+    /// LogSoftmax over the middle axis of `[outer, d, inner]`: `f32(f64(x − max) − ln Σ eᶻ)`.
+    LogSoftmax {
+        /// Product of the axes before.
+        outer: usize,
+        /// The axis.
+        d: usize,
+        /// Product of the axes after.
+        inner: usize,
+    },
+    /// One axis of a Resize.
+    Resample(Resample),
 }
 
 impl Kernel {
@@ -302,6 +325,11 @@ impl Kernel {
             Kernel::Softmax { .. } => "softmax",
             Kernel::Math { .. } => "math",
             Kernel::Reduce { .. } => "reduce",
+            Kernel::Compare(_) => "compare",
+            Kernel::Where(_) => "where",
+            Kernel::ArgReduce(_) => "arg_reduce",
+            Kernel::LogSoftmax { .. } => "log_softmax",
+            Kernel::Resample(_) => "resample",
         }
     }
 }

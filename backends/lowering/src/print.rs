@@ -76,6 +76,11 @@ fn kernel(k: &Kernel) -> String {
         | Kernel::Softmax { .. }
         | Kernel::Math { .. }
         | Kernel::Reduce { .. } => crate::spec::describe(k),
+        Kernel::Compare(_)
+        | Kernel::Where(_)
+        | Kernel::ArgReduce(_)
+        | Kernel::LogSoftmax { .. }
+        | Kernel::Resample(_) => crate::fops::describe(k),
         other => crate::cnn::describe(other),
     }
 }

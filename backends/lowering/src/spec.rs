@@ -1,6 +1,6 @@
 //! Specifications of the transformer-family kernels: batched matmul with runtime operands (f32
 //! and integer), strided copies (Transpose, Slice, Expand, Concat), Gather, Cast, LayerNorm,
-//! Softmax, float math (Sqrt, Exp, Erf, Gelu), reductions and integer elementwise binaries
+//! Softmax, float math (Sqrt, Exp, Erf, Gelu, Tanh, Log, Softplus, Sin, Cos, Elu), reductions and integer elementwise binaries
 //! (QAdd, QMul). They are carried by [`crate::Kernel`] variants; every shape is exact.
 
 use crate::model::QRequant;
@@ -87,8 +87,9 @@ pub struct GatherSpec {
     pub idx_i64: bool,
 }
 
-/// Float elementwise math.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Float elementwise math (the backends' accuracy against the interpreter is stated in their
+/// `kernels::math` / `kernels::transcendental` docs and checked by the conformance suite).
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum MathOp {
     /// √x (exact IEEE).
     Sqrt,
@@ -98,6 +99,20 @@ pub enum MathOp {
     Erf,
     /// 0.5·x·(1 + erf(x/√2)).
     Gelu,
+    /// 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) (Gelu with `approximate = tanh`).
+    GeluTanh,
+    /// tanh x.
+    Tanh,
+    /// ln x (NaN below 0, −∞ at ±0).
+    Log,
+    /// ln(1 + eˣ), x above 20 passed through (the interpreter's formula).
+    Softplus,
+    /// sin x.
+    Sin,
+    /// cos x.
+    Cos,
+    /// x for x ≥ 0, else alpha·(eˣ − 1).
+    Elu(f32),
 }
 
 /// Float reductions.
@@ -111,6 +126,10 @@ pub enum ReduceOp {
     Max,
     /// min
     Min,
+    /// Π (in f64, as the interpreter)
+    Prod,
+    /// Σ x² (in f64, as the interpreter)
+    SumSquare,
 }
 
 /// Whether [`crate::Kernel::Cast`] supports a conversion.

@@ -135,14 +135,11 @@ fn concat_is_one_copy_per_operand_into_one_buffer() {
 #[test]
 fn unsupported_forms_are_typed_errors() {
     let mut g = Graph::new("e");
+    // Pad with pads known only at run time.
     let x = g.add_input("x", TensorType::fixed(DType::F32, &[4]));
+    let p = g.add_input("p", TensorType::fixed(DType::I64, &[2]));
     let y = g
-        .add_op(
-            Op::Gelu(qcc_ir::ops::GeluAttrs { approximate: qcc_ir::ops::GeluApprox::Tanh }),
-            "g",
-            &[x],
-            unknown(DType::F32),
-        )
+        .add_op(Op::Pad(Default::default()), "g", &[x, p], TensorType::fixed(DType::F32, &[6]))
         .unwrap();
     g.add_output("y", y).unwrap();
     qcc_ir::infer::infer_graph(&mut g).unwrap();

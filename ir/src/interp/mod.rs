@@ -10,6 +10,8 @@
 //!   graph input types (binding named symbolic dims consistently), free every intermediate tensor
 //!   after its last use, and borrow constants and inputs without copying them.
 //! * [`eval_op`] evaluates one node (used by constant folding).
+//! * [`resize_plan`] gives the per-axis taps of a `Resize` (used by the backends' lowering, so
+//!   that compiled and interpreted Resize follow one rule).
 //!
 //! Every op of [`Op`] is executable except `Input`, `Constant` (graph structure, handled by the
 //! executor) and `Custom` (an error naming the op): 101 ops.
@@ -57,6 +59,8 @@ use crate::DType;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use util::{Args, R};
+
+pub use resize::{resize_plan, ResizeAxis};
 
 /// What is wrong in one op evaluation.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -132,13 +132,33 @@ fn taps(
     })
 }
 
-/// Evaluates `Resize`.
-pub(crate) fn resize(a: &Args<'_>, at: &ResizeAttrs) -> R<Tensor> {
-    a.arity(1, 4)?;
-    let x = a.req(0)?;
-    let r = x.rank();
-    let scales_t = a.opt(2).filter(|t| t.numel() > 0);
-    let sizes_t = a.opt(3).filter(|t| t.numel() > 0);
+/// One axis a `Resize` resamples, as the interpreter applies it: the taps (input coordinate,
+/// weight) of each output coordinate, `None` where tf_crop_and_resize extrapolates.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResizeAxis {
+    /// The axis.
+    pub axis: usize,
+    /// Input extent.
+    pub n_in: usize,
+    /// Output extent.
+    pub n_out: usize,
+    /// Per output coordinate: the taps, or the extrapolation value.
+    pub taps: Vec<Option<Vec<(usize, f64)>>>,
+}
+
+/// The axes a `Resize` of an `x_shape` tensor resamples, in the order the interpreter applies
+/// them (last axis first; axes left unchanged are skipped), from the optional `roi`, `scales`
+/// and `sizes` operands. Backends lower Resize from this plan, so both follow one rule.
+pub fn resize_plan(
+    at: &ResizeAttrs,
+    x_shape: &[usize],
+    roi: Option<&Tensor>,
+    scales: Option<&Tensor>,
+    sizes: Option<&Tensor>,
+) -> R<Vec<ResizeAxis>> {
+    let r = x_shape.len();
+    let scales_t = scales.filter(|t| t.numel() > 0);
+    let sizes_t = sizes.filter(|t| t.numel() > 0);
     let (scales, sizes): (Vec<f64>, Vec<usize>) = match (scales_t, sizes_t) {
         (Some(s), None) => {
             let s = floats(s, 2)?.iter().map(|&v| v as f64).collect::<Vec<_>>();
@@ -146,7 +166,7 @@ pub(crate) fn resize(a: &Args<'_>, at: &ResizeAttrs) -> R<Tensor> {
                 return Err(value_err(format!("Resize scales {s:?} for rank {r}")));
             }
             let sz =
-                x.shape.iter().zip(&s).map(|(&d, &k)| (d as f64 * k).floor() as usize).collect();
+                x_shape.iter().zip(&s).map(|(&d, &k)| (d as f64 * k).floor() as usize).collect();
             (s, sz)
         }
         (None, Some(z)) => {
@@ -155,13 +175,13 @@ pub(crate) fn resize(a: &Args<'_>, at: &ResizeAttrs) -> R<Tensor> {
                 return Err(value_err(format!("Resize sizes {z:?} for rank {r}")));
             }
             let z: Vec<usize> = z.into_iter().map(|v| v as usize).collect();
-            let s = x.shape.iter().zip(&z).map(|(&d, &o)| o as f64 / d as f64).collect();
+            let s = x_shape.iter().zip(&z).map(|(&d, &o)| o as f64 / d as f64).collect();
             (s, z)
         }
         _ => return Err(value_err("Resize needs exactly one of scales and sizes")),
     };
     numel(&sizes)?;
-    let roi: Vec<(f64, f64)> = match a.opt(1).filter(|t| t.numel() > 0) {
+    let roi: Vec<(f64, f64)> = match roi.filter(|t| t.numel() > 0) {
         Some(t) if at.coordinate_transformation_mode == CoordMode::TfCropAndResize => {
             let v = t.to_f64_vec();
             if v.len() != 2 * r {
@@ -171,26 +191,36 @@ pub(crate) fn resize(a: &Args<'_>, at: &ResizeAttrs) -> R<Tensor> {
         }
         _ => vec![(0.0, 1.0); r],
     };
+    let mut plan = Vec::new();
+    for ax in (0..r).rev() {
+        if sizes[ax] == x_shape[ax]
+            && scales[ax] == 1.0
+            && at.coordinate_transformation_mode != CoordMode::TfCropAndResize
+        {
+            continue;
+        }
+        if x_shape[ax] == 0 && sizes[ax] > 0 {
+            return Err(shape_err("cannot resize an empty axis"));
+        }
+        let (n_in, n_out) = (x_shape[ax], sizes[ax]);
+        let taps = (0..n_out).map(|o| taps(at, o, scales[ax], n_in, n_out, roi[ax])).collect();
+        plan.push(ResizeAxis { axis: ax, n_in, n_out, taps });
+    }
+    Ok(plan)
+}
+
+/// Evaluates `Resize`.
+pub(crate) fn resize(a: &Args<'_>, at: &ResizeAttrs) -> R<Tensor> {
+    a.arity(1, 4)?;
+    let x = a.req(0)?;
+    let plan = resize_plan(at, &x.shape, a.opt(1), a.opt(2), a.opt(3))?;
     if at.mode == ResizeMode::Nearest {
         // Pure index selection: works for every dtype and needs no float conversion.
         let mut cur = x.clone();
-        for ax in (0..r).rev() {
-            if sizes[ax] == cur.shape[ax]
-                && scales[ax] == 1.0
-                && at.coordinate_transformation_mode != CoordMode::TfCropAndResize
-            {
-                continue;
-            }
-            if cur.shape[ax] == 0 && sizes[ax] > 0 {
-                return Err(shape_err("cannot resize an empty axis"));
-            }
-            let mut map = Vec::with_capacity(sizes[ax]);
-            for o in 0..sizes[ax] {
-                match taps(at, o, scales[ax], cur.shape[ax], sizes[ax], roi[ax]) {
-                    Some(t) => map.push(Some(t[0].0)),
-                    None => map.push(None),
-                }
-            }
+        for p in &plan {
+            let ax = p.axis;
+            let map: Vec<Option<usize>> =
+                p.taps.iter().map(|t| t.as_ref().map(|t| t[0].0)).collect();
             if map.iter().any(|m| m.is_none()) {
                 if !x.dtype.is_float() {
                     return Err(dtype_err(0, x.dtype));
@@ -198,7 +228,7 @@ pub(crate) fn resize(a: &Args<'_>, at: &ResizeAttrs) -> R<Tensor> {
                 cur = apply_float(
                     &cur,
                     ax,
-                    sizes[ax],
+                    p.n_out,
                     |o| map[o].map(|i| vec![(i, 1.0)]),
                     at.extrapolation_value,
                 )?;
@@ -207,7 +237,7 @@ pub(crate) fn resize(a: &Args<'_>, at: &ResizeAttrs) -> R<Tensor> {
             let outer = numel(&cur.shape[..ax])?;
             let inner = numel(&cur.shape[ax + 1..])?;
             let d = cur.shape[ax];
-            let mut idx = Vec::with_capacity(outer * sizes[ax] * inner);
+            let mut idx = Vec::with_capacity(outer * p.n_out * inner);
             for o in 0..outer {
                 for m in map.iter().flatten() {
                     let base = (o * d + m) * inner;
@@ -215,7 +245,7 @@ pub(crate) fn resize(a: &Args<'_>, at: &ResizeAttrs) -> R<Tensor> {
                 }
             }
             let mut shape = cur.shape.clone();
-            shape[ax] = sizes[ax];
+            shape[ax] = p.n_out;
             cur = mk(cur.dtype, shape, gather_data(&cur.data, &idx))?;
         }
         return Ok(cur);
@@ -224,24 +254,8 @@ pub(crate) fn resize(a: &Args<'_>, at: &ResizeAttrs) -> R<Tensor> {
         return Err(dtype_err(0, x.dtype));
     }
     let mut cur = x.clone();
-    for ax in (0..r).rev() {
-        if sizes[ax] == cur.shape[ax]
-            && scales[ax] == 1.0
-            && at.coordinate_transformation_mode != CoordMode::TfCropAndResize
-        {
-            continue;
-        }
-        if cur.shape[ax] == 0 && sizes[ax] > 0 {
-            return Err(shape_err("cannot resize an empty axis"));
-        }
-        let (n_in, n_out, s, ro) = (cur.shape[ax], sizes[ax], scales[ax], roi[ax]);
-        cur = apply_float(
-            &cur,
-            ax,
-            n_out,
-            |o| taps(at, o, s, n_in, n_out, ro),
-            at.extrapolation_value,
-        )?;
+    for p in &plan {
+        cur = apply_float(&cur, p.axis, p.n_out, |o| p.taps[o].clone(), at.extrapolation_value)?;
     }
     Ok(cur)
 }

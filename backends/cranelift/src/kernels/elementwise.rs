@@ -1,7 +1,7 @@
 //! Elementwise kernels: f32 binary arithmetic with broadcast (nested loops over the output shape
-//! with per-operand strides), f32 unary ops (Relu, Clip, Neg, Abs, Floor, Ceil, Round,
-//! Reciprocal, Sign, LeakyRelu), Quantize (f32 → 8-bit) and Dequantize (8-bit →
-//! f32), exactly as `qcc_ir::qmath`.
+//! with per-operand strides; Pow from `super::pow`), f32 unary ops (Relu, Clip, Neg,
+//! Abs, Floor, Ceil, Round, Reciprocal, Sign, LeakyRelu), Quantize (f32 → 8-bit) and
+//! Dequantize (8-bit → f32), exactly as `qcc_ir::qmath`.
 
 use super::{build_kernel, counted_loop};
 use cranelift_codegen::ir::condcodes::FloatCC;
@@ -53,6 +53,7 @@ pub fn binary(
                     BinOp::Div => b.ins().fdiv(x, y),
                     BinOp::Max => b.ins().fmax(x, y),
                     BinOp::Min => b.ins().fmin(x, y),
+                    BinOp::Pow => super::pow::pow(b, x, y),
                 };
                 b.ins().store(fl(), r, ptrs.2, 0);
                 return;

@@ -14,8 +14,9 @@
 //! * [`gelu`]: `0.5·x·(1 + erf(x·(1/√2)))`, the exact (erf) form: max absolute error 1.4e-6
 //!   (bound 2e-6), largest for x ≪ 0 where `1 + erf` cancels.
 //!
-//! The `Math` kernel applies one of them (or `sqrt`, exact) to `n` elements: four lanes at a
-//! time, then the tail one element at a time with the same code on `f32`.
+//! The `Math` kernel applies one of them, `sqrt` (exact), one of `super::transcendental`
+//! (Tanh, Log, Softplus, Elu, tanh-Gelu) or `super::trig` (Sin, Cos) to `n` elements: four
+//! lanes at a time, then the tail one element at a time with the same code on `f32`.
 
 use super::{build_kernel, counted_loop};
 use cranelift_codegen::ir::types::{F32, F32X4, I32, I32X4};
@@ -42,7 +43,7 @@ pub(crate) fn fconst(b: &mut FunctionBuilder<'_>, ty: Type, c: f32) -> Value {
     }
 }
 
-fn int_ty(ty: Type) -> Type {
+pub(crate) fn int_ty(ty: Type) -> Type {
     if ty == F32 {
         I32
     } else {
@@ -50,7 +51,8 @@ fn int_ty(ty: Type) -> Type {
     }
 }
 
-fn iconst(b: &mut FunctionBuilder<'_>, ty: Type, c: i32) -> Value {
+/// An i32 constant of type `ty` (`I32` or `I32X4`).
+pub(crate) fn iconst(b: &mut FunctionBuilder<'_>, ty: Type, c: i32) -> Value {
     let s = b.ins().iconst(I32, c as u32 as i64);
     if ty == I32 {
         s
@@ -60,7 +62,7 @@ fn iconst(b: &mut FunctionBuilder<'_>, ty: Type, c: i32) -> Value {
 }
 
 /// `a·x + c` without fusing (multiply, then add).
-fn madd(b: &mut FunctionBuilder<'_>, ty: Type, acc: Value, x: Value, c: f32) -> Value {
+pub(crate) fn madd(b: &mut FunctionBuilder<'_>, ty: Type, acc: Value, x: Value, c: f32) -> Value {
     let p = b.ins().fmul(acc, x);
     let c = fconst(b, ty, c);
     b.ins().fadd(p, c)
@@ -147,11 +149,20 @@ pub(crate) fn gelu(b: &mut FunctionBuilder<'_>, ty: Type, x: Value) -> Value {
 }
 
 fn apply(b: &mut FunctionBuilder<'_>, op: MathOp, ty: Type, x: Value) -> Value {
+    use super::transcendental as t;
     match op {
         MathOp::Sqrt => b.ins().sqrt(x),
         MathOp::Exp => exp(b, ty, x),
         MathOp::Erf => erf(b, ty, x),
         MathOp::Gelu => gelu(b, ty, x),
+        MathOp::GeluTanh => t::gelu_tanh(b, ty, x),
+        MathOp::Tanh => t::tanh(b, ty, x),
+        MathOp::Log => t::log(b, ty, x),
+        MathOp::Softplus => t::softplus(b, ty, x),
+        MathOp::Elu(alpha) => t::elu(b, ty, x, alpha),
+        MathOp::Sin | MathOp::Cos => {
+            t::per_lane(b, ty, x, &mut |b, v| super::trig::sin_cos(b, v, op == MathOp::Cos))
+        }
     }
 }
 

@@ -7,12 +7,16 @@ pub mod bmm;
 pub mod cnn;
 pub mod conv;
 pub mod elementwise;
+pub(crate) mod fops;
 pub mod math;
 pub mod movement;
 pub mod norm;
 pub mod pool;
+pub(crate) mod pow;
 pub mod qelem;
 pub mod sgemm;
+pub(crate) mod transcendental;
+pub(crate) mod trig;
 pub(crate) mod xformer;
 
 use cranelift_codegen::ir::{Function, UserFuncName, Value};

@@ -5,7 +5,8 @@
 //! * Softmax: max-subtracted; `e = exp(x − max)` ([`super::math::exp`]), sum in f32, `y = e / Σ`.
 //!   Contiguous rows (softmax over the last axis) run four lanes along the row with horizontal
 //!   max/sum; other axes run four independent columns per step (lanes along the inner axes).
-//! * Reduce: Sum/Mean accumulate in f64 (as the interpreter), Max/Min in f32 (NaN propagates).
+//! * Reduce: Sum/Mean/SumSquare/Prod accumulate in f64 in the interpreter's order (so they are
+//!   bit-exact), Max/Min in f32 (NaN propagates).
 
 use super::math::{exp, fconst, fl};
 use super::movement::nest;
@@ -270,11 +271,12 @@ pub fn reduce(
         let rst: Vec<i64> = red.iter().map(|&d| ist[d]).collect();
         let count: usize = rdims.iter().product();
         let kst: Vec<i64> = kept.iter().map(|&d| ist[d]).collect();
-        let wide = matches!(op, ReduceOp::Sum | ReduceOp::Mean);
+        let wide = !matches!(op, ReduceOp::Max | ReduceOp::Min);
         nest(b, &kdims, &[kst, ost], vec![p[0], p[4]], &mut |b, q| {
             let acc = b.declare_var(if wide { F64 } else { F32 });
             let init = match op {
-                ReduceOp::Sum | ReduceOp::Mean => b.ins().f64const(0.0),
+                ReduceOp::Sum | ReduceOp::Mean | ReduceOp::SumSquare => b.ins().f64const(0.0),
+                ReduceOp::Prod => b.ins().f64const(1.0),
                 ReduceOp::Max => b.ins().f32const(f32::NEG_INFINITY),
                 ReduceOp::Min => b.ins().f32const(f32::INFINITY),
             };
@@ -286,6 +288,15 @@ pub fn reduce(
                     ReduceOp::Sum | ReduceOp::Mean => {
                         let v = b.ins().fpromote(F64, v);
                         b.ins().fadd(a, v)
+                    }
+                    ReduceOp::SumSquare => {
+                        let v = b.ins().fpromote(F64, v);
+                        let v = b.ins().fmul(v, v);
+                        b.ins().fadd(a, v)
+                    }
+                    ReduceOp::Prod => {
+                        let v = b.ins().fpromote(F64, v);
+                        b.ins().fmul(a, v)
                     }
                     ReduceOp::Max => b.ins().fmax(a, v),
                     ReduceOp::Min => b.ins().fmin(a, v),

@@ -1,8 +1,9 @@
 //! Dispatch of the transformer-family kernels (movement, normalization, math, runtime matmul,
-//! quantized binaries) for [`crate::model`]: the function, the constant buffers passed after
+//! quantized binaries) and of the float-op family ([`fops`]: comparisons, Where, ArgMax/ArgMin,
+//! LogSoftmax, Resize) for [`crate::model`]: the function, the constant buffers passed after
 //! the step's inputs, and whether the kernel reports through the status word.
 
-use super::{bmm, math, movement, norm};
+use super::{bmm, fops, math, movement, norm};
 use crate::gemm::pack::AlignedBytes;
 use crate::BackendError;
 use cranelift_codegen::ir::Function;
@@ -44,6 +45,17 @@ pub(crate) fn build(
         Kernel::Reduce { op, shape, reduced } => {
             plain(norm::reduce(isa, index, *op, shape, reduced))
         }
+        Kernel::Compare(c) => plain(fops::compare(isa, index, c)),
+        Kernel::Where(w) => plain(fops::select(isa, index, w)),
+        Kernel::ArgReduce(a) => plain(fops::arg_reduce(isa, index, a)),
+        Kernel::LogSoftmax { outer, d, inner } => {
+            plain(fops::log_softmax(isa, index, *outer, *d, *inner))
+        }
+        Kernel::Resample(r) => Built {
+            func: fops::resample(isa, index, r),
+            extra: vec![fops::resample_table(r)],
+            status: false,
+        },
         _ => return Ok(None),
     };
     let nargs = st.inputs.len() + b.extra.len() + b.status as usize;

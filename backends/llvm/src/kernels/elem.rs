@@ -1,6 +1,6 @@
 //! Elementwise kernels: Quantize (f32 → 8-bit), Dequantize (per tensor, and per axis for i8,
 //! u8 and i32), f32 binary arithmetic with broadcast (nested loops over the output shape with
-//! per-operand strides) and the f32 unary ops of [`UnaryOp`], exactly as `qcc_ir::qmath` and the interpreter.
+//! per-operand strides; Pow from [`super::pow::pow`]) and the f32 unary ops of [`UnaryOp`], exactly as `qcc_ir::qmath` and the interpreter.
 
 use super::{whole, Built};
 use crate::emit::{q8_range, Cg, R};
@@ -83,6 +83,7 @@ pub(crate) fn build<'ctx>(
                     BinOp::Div => k.fdiv(x, y)?,
                     BinOp::Max => k.fmax(x, y)?,
                     BinOp::Min => k.fmin(x, y)?,
+                    BinOp::Pow => super::pow::pow(&k, x, y)?,
                 };
                 k.st(c, ix[2], r)
             })?;

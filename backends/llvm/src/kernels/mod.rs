@@ -6,12 +6,18 @@
 //! * [`cnn`]: im2col, direct (depthwise/grouped) convolution, relayout, quantized binary,
 //!   table lookup, pooling, f32 activations;
 //! * [`xformer`]: batched matmul, strided copies, gather, casts, layer norm, softmax, float math,
-//!   reductions.
+//!   reductions;
+//! * [`fops`]: comparisons, Where, ArgMax/ArgMin, LogSoftmax, Resize (with
+//!   [`transcendental`], [`trig`], [`pow`]: Tanh, Log, Softplus, Sin, Cos, Elu, Pow).
 
 pub mod cnn;
 pub mod elem;
+pub mod fops;
 pub mod gemm;
 pub mod math;
+pub mod pow;
+pub mod transcendental;
+pub mod trig;
 pub mod xformer;
 
 use crate::emit::{Cg, ConstRef, R};
@@ -43,6 +49,11 @@ pub(crate) fn build<'ctx>(
         | Kernel::Binary { .. }
         | Kernel::Unary(_)
         | Kernel::DequantizeAxis(_) => Some(elem::build(cg, l, st, name)?),
+        Kernel::Compare(_)
+        | Kernel::Where(_)
+        | Kernel::ArgReduce(_)
+        | Kernel::LogSoftmax { .. }
+        | Kernel::Resample(_) => Some(fops::build(cg, st, name)?),
         _ => match cnn::build(cg, l, st, name)? {
             Some(b) => Some(b),
             None => xformer::build(cg, l, st, name, step, status)?,

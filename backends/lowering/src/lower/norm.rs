@@ -1,12 +1,14 @@
 //! Float normalization and math: LayerNormalization ([`Kernel::LayerNorm`], scale and bias
-//! expanded to the normalized extent at compile time), Softmax ([`Kernel::Softmax`], any axis),
-//! Sqrt/Exp/Erf/Gelu ([`Kernel::Math`]) and ReduceSum/Mean/Max/Min ([`Kernel::Reduce`]).
+//! expanded to the normalized extent at compile time), Softmax ([`Kernel::Softmax`]) and
+//! LogSoftmax ([`Kernel::LogSoftmax`]) over any axis, elementwise math (Sqrt, Exp, Erf, Gelu
+//! (both forms), Tanh, Log, Softplus, Sin, Cos, Elu: [`Kernel::Math`]) and ReduceSum / Mean /
+//! Max / Min / Prod / SumSquare and GlobalMaxPool ([`Kernel::Reduce`]).
 
 use super::Cx;
 use crate::model::{Kernel, Storage};
 use crate::spec::{MathOp, ReduceOp};
 use crate::LowerError;
-use qcc_ir::ops::GeluApprox;
+use qcc_ir::ops::{AxisAttrs, GeluApprox};
 use qcc_ir::{DType, NodeId, Op, Tensor};
 use std::sync::Arc;
 
@@ -80,26 +82,60 @@ impl Cx<'_> {
                 let k = Kernel::LayerNorm { rows, d, epsilon: at.epsilon };
                 self.push(id, name, k, ins, out)
             }
-            Op::Softmax(at) => {
-                let ax = norm_axis(at.axis, xs.len()).ok_or_else(|| self.err(id, "bad axis"))?;
-                let k = Kernel::Softmax {
-                    outer: xs[..ax].iter().product(),
-                    d: xs[ax],
-                    inner: xs[ax + 1..].iter().product(),
+            Op::Softmax(AxisAttrs { axis }) | Op::LogSoftmax(AxisAttrs { axis }) => {
+                let ax = norm_axis(*axis, xs.len()).ok_or_else(|| self.err(id, "bad axis"))?;
+                let (outer, d, inner) =
+                    (xs[..ax].iter().product(), xs[ax], xs[ax + 1..].iter().product());
+                let k = if matches!(op, Op::Softmax(_)) {
+                    Kernel::Softmax { outer, d, inner }
+                } else {
+                    Kernel::LogSoftmax { outer, d, inner }
                 };
                 self.push(id, name, k, vec![xb], out)
             }
-            Op::Sqrt | Op::Exp | Op::Erf | Op::Gelu(_) => {
+            Op::Sqrt
+            | Op::Exp
+            | Op::Erf
+            | Op::Gelu(_)
+            | Op::Tanh
+            | Op::Log
+            | Op::Softplus
+            | Op::Sin
+            | Op::Cos
+            | Op::Elu(_) => {
                 let m = match op {
                     Op::Sqrt => MathOp::Sqrt,
                     Op::Exp => MathOp::Exp,
                     Op::Erf => MathOp::Erf,
                     Op::Gelu(at) if at.approximate == GeluApprox::None => MathOp::Gelu,
-                    _ => return Err(self.err(id, "only the exact (erf) Gelu")),
+                    Op::Gelu(_) => MathOp::GeluTanh,
+                    Op::Tanh => MathOp::Tanh,
+                    Op::Log => MathOp::Log,
+                    Op::Softplus => MathOp::Softplus,
+                    Op::Sin => MathOp::Sin,
+                    Op::Cos => MathOp::Cos,
+                    Op::Elu(at) => MathOp::Elu(at.alpha),
+                    _ => return Err(self.err(id, "not a math op")),
                 };
                 self.push(id, name, Kernel::Math { op: m, n }, vec![xb], out)
             }
-            Op::ReduceSum(at) | Op::ReduceMean(at) | Op::ReduceMax(at) | Op::ReduceMin(at) => {
+            Op::GlobalMaxPool => {
+                if xs.len() < 2 {
+                    return Err(self.err(id, "global pooling needs [N, C, ...]"));
+                }
+                let reduced: Vec<bool> = (0..xs.len()).map(|d| d >= 2).collect();
+                if xs[2..].contains(&0) {
+                    return Err(self.err(id, "max over an empty axis"));
+                }
+                let k = Kernel::Reduce { op: ReduceOp::Max, shape: xs, reduced };
+                self.push(id, name, k, vec![xb], out)
+            }
+            Op::ReduceSum(at)
+            | Op::ReduceMean(at)
+            | Op::ReduceMax(at)
+            | Op::ReduceMin(at)
+            | Op::ReduceProd(at)
+            | Op::ReduceSumSquare(at) => {
                 let r = xs.len();
                 let axes = match g.operand(id, 1) {
                     None => vec![],
@@ -117,6 +153,8 @@ impl Cx<'_> {
                     Op::ReduceSum(_) => ReduceOp::Sum,
                     Op::ReduceMean(_) => ReduceOp::Mean,
                     Op::ReduceMax(_) => ReduceOp::Max,
+                    Op::ReduceProd(_) => ReduceOp::Prod,
+                    Op::ReduceSumSquare(_) => ReduceOp::SumSquare,
                     _ => ReduceOp::Min,
                 };
                 let empty = xs.iter().zip(&reduced).any(|(&d, &r)| r && d == 0);

@@ -9,13 +9,14 @@
 //!   ulp and one of them across a quantization step). Each pass over a contiguous row is a
 //!   separate loop, so the `exp` and divide passes vectorize and the max/sum run in
 //!   [`super::LANES`] partial accumulators. Softmax over a non-last axis runs column by column.
-//! * Math (chunks split): Sqrt (exact), Exp, Erf, Gelu elementwise.
-//! * Reduce (whole): Sum/Mean accumulate in f64 (as the interpreter), Max/Min in f32 with NaN
-//!   propagating.
+//! * Math (chunks split): Sqrt (exact), Exp, Erf, Gelu ([`math`]), Tanh, Log, Softplus, Sin,
+//!   Cos, Elu, tanh-Gelu ([`transcendental`], [`trig`]) elementwise.
+//! * Reduce (whole): Sum/Mean/SumSquare/Prod accumulate in f64 in the interpreter's order,
+//!   Max/Min in f32 with NaN propagating.
 
 use super::{f64c, f64t, fext, for_chunks, ftrunc, lanes, nest, CHUNK};
 use crate::emit::{Cg, K, R};
-use crate::kernels::{math, rows, whole, Built};
+use crate::kernels::{math, rows, transcendental, trig, whole, Built};
 use inkwell::values::{FloatValue, IntValue, PointerValue};
 use qcc_lowering::{MathOp, ReduceOp};
 
@@ -76,7 +77,7 @@ pub(crate) fn layer_norm<'ctx>(
 /// ln 2), `e^r` by its Taylor series to degree 12 (truncation < 2e-16 on `|r| ≤ ln2/2`), then
 /// `2^n` in the exponent bits. Below −104 the result is taken as 0: after dividing by the sum
 /// (≥ 1, the maximum's term) it is under the smallest f32 denormal either way.
-fn exp_f64<'ctx>(k: &K<'_, 'ctx>, z: FloatValue<'ctx>) -> R<FloatValue<'ctx>> {
+pub(crate) fn exp_f64<'ctx>(k: &K<'_, 'ctx>, z: FloatValue<'ctx>) -> R<FloatValue<'ctx>> {
     let c = |v: f64| f64c(k, v);
     let low = k.fcmp(inkwell::FloatPredicate::OLT, z, c(-104.0))?;
     let zc = k.fsel(low, c(-104.0), z)?;
@@ -170,6 +171,13 @@ pub(crate) fn math<'ctx>(cg: &mut Cg<'ctx>, name: &str, op: MathOp, n: usize) ->
             MathOp::Exp => math::exp(&k, v)?,
             MathOp::Erf => math::erf(&k, v)?,
             MathOp::Gelu => math::gelu(&k, v)?,
+            MathOp::GeluTanh => transcendental::gelu_tanh(&k, v)?,
+            MathOp::Tanh => transcendental::tanh(&k, v)?,
+            MathOp::Log => transcendental::log(&k, v)?,
+            MathOp::Softplus => transcendental::softplus(&k, v)?,
+            MathOp::Sin => trig::sin_cos(&k, v, false)?,
+            MathOp::Cos => trig::sin_cos(&k, v, true)?,
+            MathOp::Elu(alpha) => transcendental::elu(&k, v, alpha)?,
         };
         k.st(y, i, r)
     })?;
@@ -203,14 +211,15 @@ pub(crate) fn reduce<'ctx>(
     let rdims: Vec<usize> = red.iter().map(|&d| shape[d]).collect();
     let rst: Vec<i64> = red.iter().map(|&d| ist[d]).collect();
     let count: usize = rdims.iter().product();
-    let wide = matches!(op, ReduceOp::Sum | ReduceOp::Mean);
+    let wide = !matches!(op, ReduceOp::Max | ReduceOp::Min);
     let k = cg.kernel(name, 2)?;
     let (x, y) = (k.buf(0, k.f32t())?, k.buf(1, k.f32t())?);
     let z = k.i64c(0);
     let ty = if wide { f64t(&k) } else { k.f32t() };
     nest(&k, &kdims, &[&kst, &ost], 0, [z, z], false, &mut |q| {
         let init = match op {
-            ReduceOp::Sum | ReduceOp::Mean => f64c(&k, 0.0),
+            ReduceOp::Sum | ReduceOp::Mean | ReduceOp::SumSquare => f64c(&k, 0.0),
+            ReduceOp::Prod => f64c(&k, 1.0),
             ReduceOp::Max => k.f32c(f32::NEG_INFINITY),
             ReduceOp::Min => k.f32c(f32::INFINITY),
         };
@@ -220,6 +229,11 @@ pub(crate) fn reduce<'ctx>(
             let a = k.get(ty, acc)?.into_float_value();
             let a = match op {
                 ReduceOp::Sum | ReduceOp::Mean => k.fadd(a, fext(&k, v)?)?,
+                ReduceOp::SumSquare => {
+                    let v = fext(&k, v)?;
+                    k.fadd(a, k.fmul(v, v)?)?
+                }
+                ReduceOp::Prod => k.fmul(a, fext(&k, v)?)?,
                 ReduceOp::Max => k.fmax(a, v)?,
                 ReduceOp::Min => k.fmin(a, v)?,
             };
