@@ -46,7 +46,9 @@ fn plan_fuses_and_shares_memory() {
     let text = qcc_lowering::print(cm.lowered());
     assert!(text.contains("[QMatMul+Requantize+Relu]: qgemm m=4 n=20 k=33"), "{text}");
     assert!(text.contains("(view of %"), "{text}");
-    assert_eq!(cm.lowered().steps.len(), 6, "{text}");
+    // quantize, qgemm, dequantize, gemm_f32 (with the bias Add and Relu in its epilogue).
+    assert!(text.contains("[MatMul+Add+Relu]: gemm_f32"), "{text}");
+    assert_eq!(cm.lowered().steps.len(), 4, "{text}");
 }
 
 #[test]

@@ -401,7 +401,9 @@ fn compile_rejects_options_that_do_not_fit_the_backend_or_target() {
             "wasm32 objects need --backend llvm",
         ),
         (vec!["--backend", "llvm", "--target", "aarch64", "--cpu", "x86-64"], "--cpu is an x86-64"),
-        (vec!["--backend", "llvm", "--vnni"], "--vnni is a Cranelift option"),
+        (vec!["--backend", "llvm", "--vnni"], "--vnni and --i8mm are Cranelift options"),
+        (vec!["--backend", "llvm", "--target", "aarch64", "--i8mm"], "are Cranelift options"),
+        (vec!["--backend", "cranelift", "--i8mm"], "--i8mm is an AArch64 option"),
         (vec!["--backend", "cranelift", "--cpu", "x86-64"], "options of --backend llvm"),
         (vec!["--backend", "llvm", "--features", "+avx2"], "--features goes with --cpu"),
     ] {
@@ -439,4 +441,43 @@ fn mlp_digits_int8_llvm_objects_match_the_interpreter_on_x86_64_aarch64_and_wasm
 #[test]
 fn mobilenetv2_int8_llvm_objects_match_the_interpreter_on_x86_64_aarch64_and_wasm32() {
     check(&shared_model("mobilenetv2_random"), "mobilenet", &[], false);
+}
+
+/// `--cpu sapphirerapids --features …,+avx512vnni` objects do their int8 GEMMs with `vpdpbusd` (B packed in
+/// i8 quads, zero points folded into the bias); `--cpu x86-64-v3` (AVX2) objects do not. Both are
+/// bit-exact with the interpreter; the VNNI object runs only where the CPU has AVX-512 VNNI (the
+/// disassembly is checked everywhere).
+#[test]
+fn avx512_vnni_objects_use_vpdpbusd_and_match_the_interpreter() {
+    need_all();
+    need("objdump", "binutils");
+    let model_dir = shared_model("mlp_digits");
+    let dir = temp_dir("vnni");
+    let d = |f: &str| dir.join(f).display().to_string();
+    let m = |f: &str| model_dir.join(f).display().to_string();
+    qcc(&["quantize", &m("model.onnx"), "--calib", &m("calib.npz"), "-o", &d("int.qir")]);
+    let int = qcc_ir::weights::load_qir(&dir.join("int.qir")).unwrap();
+    let eval = qcc::data::read_npz(&model_dir.join("eval.npz")).unwrap();
+    let sample = qcc::model::bind_samples(&int, &eval, "eval.npz").unwrap().remove(0);
+    let expect = qcc_ir::interp::run(&int, &sample).unwrap()[0].to_le_bytes();
+    let input: Vec<u8> = sample.iter().flat_map(Tensor::to_le_bytes).collect();
+    let host_vnni = std::is_x86_feature_detected!("avx512vnni");
+    for (cpu, features, vnni) in [
+        ("sapphirerapids", "+avx2,+fma,+avx512f,+avx512bw,+avx512vl,+avx512vnni", true),
+        ("x86-64-v3", "+avx2,+fma", false),
+    ] {
+        let prefix = format!("vnni_{}", cpu.replace('-', "_"));
+        let extra = ["--cpu", cpu, "--features", features];
+        let (cmd, _) = build(&dir, &d("int.qir"), &prefix, "x86_64", &extra);
+        let o = Command::new("objdump").args(["-d", &d(&format!("{prefix}.o"))]).output().unwrap();
+        let n = String::from_utf8_lossy(&o.stdout).matches("vpdpbusd").count();
+        assert_eq!(n > 0, vnni, "{cpu}: {n} vpdpbusd instructions");
+        if vnni && !host_vnni {
+            eprintln!("{cpu}: this CPU has no AVX-512 VNNI; the object is only disassembled");
+            continue;
+        }
+        let got = run(&cmd, &dir, &input, 0, &format!("{prefix}: {}", cmd.join(" ")));
+        assert!(got == expect, "{cpu}: the object differs from the interpreter");
+    }
+    std::fs::remove_dir_all(&dir).ok();
 }

@@ -8,6 +8,10 @@
 //!   integer batched matmul (`xformer::bmm`) reuses the same tiles with B packed per batch.
 //!   Measured (`cargo bench -p qcc-backend-llvm --bench gemm`, Zen 2 AVX2, one thread): 95–100
 //!   GOP/s on 256³, 85–87 GOP/s on 3136×64×576.
+//!   With AVX-512 VNNI on 512-bit tiles ([`use_vnni`]) B is packed as i8 quads ([`pack_b4`]),
+//!   A stays bytes (i8 shifted to u8 by `xor 0x80`), and `vpdpbusd` adds four u8·i8 products
+//!   per i32 lane; the zero point and the shift become `−(za + 128·signed)·colsum(B)` in the
+//!   bias (exact: the same integers).
 //! * [`sgemm`]: `C = A·B + bias` in f32 on the same tiles with `llvm.fmuladd`; each output
 //!   sums over `k` in the interpreter's order (only the fused rounding differs).
 //!
@@ -55,6 +59,17 @@ impl QTile {
         let acc = self.mr * self.nrv;
         QTile { mr: m.max(1), nrv: (acc / m.max(1)).min(6), lanes: self.lanes }
     }
+    /// The same accumulator count reshaped (`MR·NRV` kept, 2 ≤ NRV ≤ 6, MR ≥ 2) so that the
+    /// last column block wastes the fewest lanes on `n` columns (e.g. n = 64 on 16-lane vectors:
+    /// 6×4 instead of 8×3, whose second block would compute 48 columns for 16).
+    pub fn for_cols(self, n: usize) -> QTile {
+        let acc = self.mr * self.nrv;
+        let waste = |t: &QTile| n.div_ceil(t.nr()) * t.nr() - n;
+        (2..=6)
+            .filter(|&v| acc % v == 0 && acc / v >= 2)
+            .map(|v| QTile { mr: acc / v, nrv: v, lanes: self.lanes })
+            .fold(self, |best, t| if waste(&t) < waste(&best) { t } else { best })
+    }
 }
 
 /// B packed for the pair-wise multiply-add: `[n/NR][k/2][NR][2]` i8 (zero padded), so one
@@ -78,13 +93,61 @@ pub(crate) fn pack_b(b: &[i8], n: usize, k: usize, t: QTile) -> Vec<u8> {
     out
 }
 
+/// B packed for `vpdpbusd`: `[n/NR][k/4][NR][4]` i8 (zero padded), so one 512-bit load gives 16
+/// columns × 4 consecutive k.
+pub(crate) fn pack_b4(b: &[i8], n: usize, k: usize, t: QTile) -> Vec<u8> {
+    let (nr, k4, nb) = (t.nr(), k.div_ceil(4), n.div_ceil(t.nr()));
+    let mut out = vec![0u8; nb * k4 * nr * 4];
+    for p in 0..k {
+        for j in 0..n {
+            let (jb, c) = (j / nr, j % nr);
+            out[((jb * k4 + p / 4) * nr + c) * 4 + p % 4] = b[p * n + j] as u8;
+        }
+    }
+    out
+}
+
+/// Whether integer GEMMs with a constant B use `vpdpbusd`: x86-64 with AVX-512 VNNI, on the
+/// 512-bit tiles.
+pub(crate) fn use_vnni(target: &crate::target::TargetSpec, t: QTile) -> bool {
+    target.triple.starts_with("x86_64") && target.has("avx512vnni") && t.lanes == 16
+}
+
+/// How [`emit_tiles`] finds B and A.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BPack {
+    /// `(b − zb)` as i16 pairs (runtime B of the batched matmul).
+    I16Pairs,
+    /// i8 pairs ([`pack_b`]), sign-extended after loading; A widened to `(a − za)` i16 pairs.
+    I8Pairs,
+    /// i8 quads ([`pack_b4`]) for `vpdpbusd`; A as u8 bytes (`a ^ 0x80` when signed), the zero
+    /// point and the shift folded into the bias by the caller.
+    I8Quads,
+}
+
 /// The integer GEMM of a [`QGemm`] step (inputs: A; output: C): B packed at compile time,
 /// then [`emit_tiles`] over rows `r0..r1`.
 pub(crate) fn qgemm<'ctx>(cg: &mut Cg<'ctx>, name: &str, q: &QGemm) -> R<Built<'ctx>> {
-    let t = QTile::for_target(&cg.target).for_rows(q.m);
+    let t = QTile::for_target(&cg.target);
+    let t = if q.m >= t.mr { t.for_cols(q.n) } else { t.for_rows(q.m) };
     let (m, n, kk) = (q.m, q.n, q.k);
-    let pb = cg.constant(&pack_b(&q.b, n, kk, t));
-    let bias = q.bias.as_ref().map(|b| cg.constant(&i32_bytes(b)));
+    let vnni = use_vnni(&cg.target, t);
+    let (pb, bias) = if vnni {
+        // Σ (a − za)·b = Σ a'·b − (za + 128·signed)·Σ b, with a' the u8 byte `vpdpbusd` reads.
+        let shift = q.a_zero_point as i64 + if q.a_signed { 128 } else { 0 };
+        let bias: Vec<i32> = (0..n)
+            .map(|j| {
+                let colsum: i64 = (0..kk).map(|p| q.b[p * n + j] as i64).sum();
+                let b0 = q.bias.as_ref().map_or(0, |b| b[j] as i64);
+                (b0 - shift * colsum) as i32
+            })
+            .collect();
+        (pack_b4(&q.b, n, kk, t), Some(bias))
+    } else {
+        (pack_b(&q.b, n, kk, t), q.bias.clone())
+    };
+    let pb = cg.constant(&pb);
+    let bias = bias.as_ref().map(|b| cg.constant(&i32_bytes(b)));
     let mults = q.requant.as_ref().map(|r| cg.constant(&f32_bytes(&per_column(&r.multipliers, n))));
     let k = cg.kernel(name, 2)?;
     let (i8t, i32t) = (k.int(8), k.int(32));
@@ -97,7 +160,7 @@ pub(crate) fn qgemm<'ctx>(cg: &mut Cg<'ctx>, name: &str, q: &QGemm) -> R<Built<'
         a_signed: q.a_signed,
         za: q.a_zero_point,
         b: k.const_ptr(pb, i8t)?,
-        b_i8: true,
+        pack: if vnni { BPack::I8Quads } else { BPack::I8Pairs },
         bias: bias.map(|p| k.const_ptr(p, i32t)).transpose()?,
         requant: match (&q.requant, mults) {
             (Some(r), Some(p)) => Some((r.clone(), k.const_ptr(p, k.f32t())?)),
@@ -135,10 +198,10 @@ pub(crate) struct TileJob<'ctx> {
     pub a_signed: bool,
     /// A's zero point (subtracted while widening).
     pub za: i32,
-    /// Packed B (`i8*` when `b_i8`, else `i16*`).
+    /// Packed B (`i8*`, or `i16*` for [`BPack::I16Pairs`]).
     pub b: PointerValue<'ctx>,
-    /// B is packed as i8 (sign-extended to i16 after loading).
-    pub b_i8: bool,
+    /// How B is packed (and A read).
+    pub pack: BPack,
     /// Bias per column (`i32*`).
     pub bias: Option<PointerValue<'ctx>>,
     /// Requantization and its per-column multipliers (`f32*`).
@@ -193,7 +256,7 @@ pub(crate) fn emit_tiles<'ctx>(
     let (i8t, i16t, i32t) = (k.int(8), k.int(16), k.int(32));
     let (v16, v32) = (i16t.vec_type(2 * lanes as u32), i32t.vec_type(lanes as u32));
     let (a, b) = (job.a, job.b);
-    let (apack, tile, accs) = (sc.apack, sc.tile, &sc.accs);
+    let (apack, accs) = (sc.apack, &sc.accs);
     let nrows = k.sub(hi, lo)?;
     let up = k.add(nrows, k.i64c(mr as i64 - 1))?;
     let nblk = k.b().build_int_signed_div(up, k.i64c(mr as i64), "nb")?;
@@ -211,6 +274,10 @@ pub(crate) fn emit_tiles<'ctx>(
         let left = k.sub(hi, i0)?;
         let lt = k.icmp(IntPredicate::SLT, left, k.i64c(mr as i64))?;
         let valid = k.select(lt, left, k.i64c(mr as i64))?.into_int_value();
+        if job.pack == BPack::I8Quads {
+            pack_a_quads(k, job, apack, (i0, valid), a_base)?;
+            return dot4_blocks(k, job, sc, (i0, valid), c_base);
+        }
         // Widen A rows i0..i0+valid into i16 pairs; rows past `valid` and the odd k are zero.
         for r in 0..mr {
             let live = k.icmp(IntPredicate::SLT, k.i64c(r as i64), valid)?;
@@ -248,7 +315,7 @@ pub(crate) fn emit_tiles<'ctx>(
                 let bv: Vec<_> = (0..t.nrv)
                     .map(|c| {
                         let at = k.add(boff, k.i64c((c * lanes * 2) as i64))?;
-                        if job.b_i8 {
+                        if job.pack == BPack::I8Pairs {
                             let v8 = k.ld_vec(i8t.vec_type(2 * lanes as u32), b, at)?;
                             Ok(k.b().build_int_s_extend(v8, v16, "b16")?)
                         } else {
@@ -269,38 +336,152 @@ pub(crate) fn emit_tiles<'ctx>(
                 }
                 Ok(())
             })?;
+            store_tile(k, job, sc, jb, (i0, valid), c_base)
+        })
+    })
+}
+
+/// Stores the accumulators of column block `jb` to the stack tile, then runs the epilogue
+/// (bias, requantization or i32 store) over its valid rows and columns.
+fn store_tile<'ctx>(
+    k: &K<'_, 'ctx>,
+    job: &TileJob<'ctx>,
+    sc: &TileScratch<'ctx>,
+    jb: IntValue<'ctx>,
+    (i0, valid): (IntValue<'ctx>, IntValue<'ctx>),
+    c_base: IntValue<'ctx>,
+) -> R<()> {
+    let (t, n) = (job.t, job.n);
+    let (nr, mr, lanes) = (t.nr(), t.mr, t.lanes);
+    let (i8t, i32t) = (k.int(8), k.int(32));
+    let v32 = i32t.vec_type(lanes as u32);
+    let (tile, accs) = (sc.tile, &sc.accs);
+    for r in 0..mr {
+        for c in 0..t.nrv {
+            let v = k.get(v32, accs[r * t.nrv + c])?;
+            k.st_vec(tile, k.i64c((r * nr + c * lanes) as i64), v.into_vector_value())?;
+        }
+    }
+    // Epilogue over the valid part of the tile.
+    let j0 = k.mul(jb, k.i64c(nr as i64))?;
+    let cols_left = k.sub(k.i64c(n as i64), j0)?;
+    let clt = k.icmp(IntPredicate::SLT, cols_left, k.i64c(nr as i64))?;
+    let cols = k.select(clt, cols_left, k.i64c(nr as i64))?.into_int_value();
+    k.for_range(k.i64c(0), valid, &mut |r| {
+        let crow = k.affine(k.add(i0, r)?, n, c_base)?;
+        k.for_range(k.i64c(0), cols, &mut |c| {
+            let j = k.add(j0, c)?;
+            let mut acc = k.ldi(i32t, tile, k.affine(r, nr, c)?)?;
+            if let Some(bs) = job.bias {
+                acc = k.add(acc, k.ldi(i32t, bs, j)?)?;
+            }
+            let ci = k.add(crow, j)?;
+            match &job.requant {
+                Some((rq, mp)) => {
+                    let m = k.ldf(*mp, j)?;
+                    let y = k.requant(acc, rq.acc_zero_point, m, rq.zero_point, rq.lo, rq.hi)?;
+                    k.st(job.c8, ci, k.trunc(y, i8t)?)
+                }
+                None => k.st(job.c32, ci, acc),
+            }
+        })
+    })
+}
+
+/// A rows `i0..i0 + valid` as `[k/4][MR]` i32 words of four bytes each (`a ^ 0x80` for i8 A;
+/// rows past `valid` and k past the end are zero) for [`dot4_blocks`].
+fn pack_a_quads<'ctx>(
+    k: &K<'_, 'ctx>,
+    job: &TileJob<'ctx>,
+    apack: PointerValue<'ctx>,
+    (i0, valid): (IntValue<'ctx>, IntValue<'ctx>),
+    a_base: IntValue<'ctx>,
+) -> R<()> {
+    let (mr, kk) = (job.t.mr, job.kk);
+    let (i8t, i32t) = (k.int(8), k.int(32));
+    for r in 0..mr {
+        let live = k.icmp(IntPredicate::SLT, k.i64c(r as i64), valid)?;
+        let row = k.add(i0, k.i64c(r as i64))?;
+        let row = k.select(live, row, i0)?.into_int_value();
+        let arow = k.affine(row, kk, a_base)?;
+        k.for_n(kk.div_ceil(4), &mut |kq| {
+            if kk % 4 == 0 {
+                // Whole quads: one 4-byte load.
+                let v = k.ld_vec(i8t.vec_type(4), job.a, k.affine(kq, 4, arow)?)?;
+                let mut w = k.b().build_bit_cast(v, i32t, "q")?.into_int_value();
+                if job.a_signed {
+                    w = k.b().build_xor(w, k.i32c(0x8080_8080u32 as i32), "u8")?;
+                }
+                let w = k.select(live, w, k.i32c(0))?.into_int_value();
+                return k.st(apack, k.affine(kq, mr, k.i64c(r as i64))?, w);
+            }
+            let mut w = k.i32c(0);
+            for h in 0..4 {
+                let p = k.add(k.mul(kq, k.i64c(4))?, k.i64c(h))?;
+                // The last quad's tail is padding (B is zero there).
+                let inb = k.icmp(IntPredicate::SLT, p, k.i64c(kk as i64))?;
+                let pc = k.select(inb, p, k.i64c(0))?.into_int_value();
+                let v = k.ldi(i8t, job.a, k.add(arow, pc)?)?;
+                let byte = k.select(inb, v, i8t.const_zero())?.into_int_value();
+                let byte = k.ext(byte, i32t, false)?;
+                let byte =
+                    if job.a_signed { k.b().build_xor(byte, k.i32c(0x80), "u8")? } else { byte };
+                w = k.b().build_or(
+                    w,
+                    k.b().build_left_shift(byte, k.i32c(8 * h as i32), "sh")?,
+                    "w",
+                )?;
+            }
+            let w = k.select(live, w, k.i32c(0))?.into_int_value();
+            k.st(apack, k.affine(kq, mr, k.i64c(r as i64))?, w)
+        })?;
+    }
+    Ok(())
+}
+
+/// The column blocks of one row block with `vpdpbusd`: per k quad, `NRV` 512-bit loads of B and
+/// per row one broadcast A word, `MR × NRV` accumulators in zmm registers.
+fn dot4_blocks<'ctx>(
+    k: &K<'_, 'ctx>,
+    job: &TileJob<'ctx>,
+    sc: &TileScratch<'ctx>,
+    (i0, valid): (IntValue<'ctx>, IntValue<'ctx>),
+    c_base: IntValue<'ctx>,
+) -> R<()> {
+    let t = job.t;
+    let (nr, mr, lanes, k4) = (t.nr(), t.mr, t.lanes, job.kk.div_ceil(4));
+    let (i8t, i32t) = (k.int(8), k.int(32));
+    let v32 = i32t.vec_type(lanes as u32);
+    let v8 = i8t.vec_type(4 * lanes as u32);
+    let zero_v = v32.const_zero();
+    k.for_n(job.n.div_ceil(nr), &mut |jb| {
+        for acc in &sc.accs {
+            k.set(*acc, zero_v)?;
+        }
+        let bblk = k.mul(jb, k.i64c((k4 * nr * 4) as i64))?;
+        k.for_n(k4, &mut |kq| {
+            let boff = k.affine(kq, nr * 4, bblk)?;
+            let bv: Vec<_> = (0..t.nrv)
+                .map(|c| {
+                    let at = k.add(boff, k.i64c((c * lanes * 4) as i64))?;
+                    let v = k.ld_vec(v8, job.b, at)?;
+                    Ok(k.b().build_bit_cast(v, v32, "b4")?.into_vector_value())
+                })
+                .collect::<R<_>>()?;
             for r in 0..mr {
-                for c in 0..t.nrv {
-                    let v = k.get(v32, accs[r * t.nrv + c])?;
-                    k.st_vec(tile, k.i64c((r * nr + c * lanes) as i64), v.into_vector_value())?;
+                let w = k.ldi(i32t, sc.apack, k.affine(kq, mr, k.i64c(r as i64))?)?;
+                let av = k.splat(w, lanes)?;
+                for (c, bvc) in bv.iter().enumerate() {
+                    let acc = sc.accs[r * t.nrv + c];
+                    let cur = k.get(v32, acc)?;
+                    let args = [cur, av.into(), (*bvc).into()];
+                    let s = k.intrinsic("llvm.x86.avx512.vpdpbusd.512", &[], &args)?;
+                    k.set(acc, s)?;
                 }
             }
-            // Epilogue over the valid part of the tile.
-            let j0 = k.mul(jb, k.i64c(nr as i64))?;
-            let cols_left = k.sub(k.i64c(n as i64), j0)?;
-            let clt = k.icmp(IntPredicate::SLT, cols_left, k.i64c(nr as i64))?;
-            let cols = k.select(clt, cols_left, k.i64c(nr as i64))?.into_int_value();
-            k.for_range(k.i64c(0), valid, &mut |r| {
-                let crow = k.affine(k.add(i0, r)?, n, c_base)?;
-                k.for_range(k.i64c(0), cols, &mut |c| {
-                    let j = k.add(j0, c)?;
-                    let mut acc = k.ldi(i32t, tile, k.affine(r, nr, c)?)?;
-                    if let Some(bs) = job.bias {
-                        acc = k.add(acc, k.ldi(i32t, bs, j)?)?;
-                    }
-                    let ci = k.add(crow, j)?;
-                    match &job.requant {
-                        Some((rq, mp)) => {
-                            let m = k.ldf(*mp, j)?;
-                            let y =
-                                k.requant(acc, rq.acc_zero_point, m, rq.zero_point, rq.lo, rq.hi)?;
-                            k.st(job.c8, ci, k.trunc(y, i8t)?)
-                        }
-                        None => k.st(job.c32, ci, acc),
-                    }
-                })
-            })
-        })
+            Ok(())
+        })?;
+        store_tile(k, job, sc, jb, (i0, valid), c_base)
     })
 }
 

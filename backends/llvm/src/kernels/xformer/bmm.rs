@@ -13,7 +13,7 @@
 //!   tiles instead ([`int_mm_tiled`]; minilm's attention matmuls: 3.5–4.2 ms → see the README).
 
 use crate::emit::{f32_bytes, i32_bytes, Cg, K, R};
-use crate::kernels::gemm::{emit_tiles, per_column, QTile, TileJob, TileScratch};
+use crate::kernels::gemm::{emit_tiles, per_column, BPack, QTile, TileJob, TileScratch};
 use crate::kernels::{rows, Built};
 use inkwell::values::{IntValue, PointerValue};
 use inkwell::IntPredicate;
@@ -51,7 +51,7 @@ fn int_mm_tiled<'ctx>(
         a_signed,
         za,
         b: bpack,
-        b_i8: false,
+        pack: BPack::I16Pairs,
         bias: bias.map(|p| k.const_ptr(p, i32t)).transpose()?,
         requant: match (&s.requant, mults) {
             (Some(r), Some(p)) => Some((r.clone(), k.const_ptr(p, k.f32t())?)),
