@@ -66,7 +66,7 @@ impl QTile {
         let acc = self.mr * self.nrv;
         let waste = |t: &QTile| n.div_ceil(t.nr()) * t.nr() - n;
         (2..=6)
-            .filter(|&v| acc % v == 0 && acc / v >= 2)
+            .filter(|&v| acc.is_multiple_of(v) && acc / v >= 2)
             .map(|v| QTile { mr: acc / v, nrv: v, lanes: self.lanes })
             .fold(self, |best, t| if waste(&t) < waste(&best) { t } else { best })
     }
