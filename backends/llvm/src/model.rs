@@ -289,10 +289,12 @@ impl CompiledModel {
             .arena
             .lock()
             .map_err(|_| BackendError::BadInput("arena poisoned by a panic".into()))?;
-        l.write_inputs(arena.as_mut_slice(), inputs).map_err(BackendError::BadInput)?;
-        let base = arena.as_mut_slice().as_mut_ptr();
         let mut per: Vec<Vec<f64>> = vec![Vec::new(); l.steps.len()];
         for _ in 0..runs.max(1) {
+            // Inputs before every run: later steps reuse the inputs' arena slots, and kernels
+            // fed leftover bytes (denormals, NaNs) time differently from real runs.
+            l.write_inputs(arena.as_mut_slice(), inputs).map_err(BackendError::BadInput)?;
+            let base = arena.as_mut_slice().as_mut_ptr();
             self.each_step(base, &mut |i, dt| per[i].push(dt.as_secs_f64() * 1e3));
         }
         self.status.store(0, Ordering::SeqCst);
