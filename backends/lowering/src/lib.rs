@@ -11,6 +11,7 @@
 
 pub mod c_api;
 pub mod cnn;
+pub mod coeffs;
 pub mod error;
 pub mod fops;
 pub mod lower;

@@ -19,6 +19,7 @@ use cranelift_codegen::ir::condcodes::FloatCC;
 use cranelift_codegen::ir::types::{F32, F32X4};
 use cranelift_codegen::ir::{InstBuilder, Type, Value};
 use cranelift_frontend::FunctionBuilder;
+use qcc_lowering::coeffs::{LOG_P, TANH_P};
 
 /// `c ? x : y` on float lanes (`c` from an `fcmp` of type `ty`).
 pub(crate) fn fsel(b: &mut FunctionBuilder<'_>, ty: Type, c: Value, x: Value, y: Value) -> Value {
@@ -120,20 +121,6 @@ pub(crate) fn log(b: &mut FunctionBuilder<'_>, ty: Type, x: Value) -> Value {
     fsel(b, ty, bad, nan, r)
 }
 
-/// Cephes `logf` polynomial, highest degree first.
-#[allow(clippy::excessive_precision)]
-const LOG_P: [f32; 9] = [
-    7.037_683_629_2e-2,
-    -1.151_461_031_0e-1,
-    1.167_699_874_0e-1,
-    -1.242_014_084_6e-1,
-    1.424_932_278_7e-1,
-    -1.666_805_766_5e-1,
-    2.000_071_476_5e-1,
-    -2.499_999_399_3e-1,
-    3.333_333_117_4e-1,
-];
-
 /// `ln(1 + eˣ)`, x above 20 passed through (see the module docs).
 pub(crate) fn softplus(b: &mut FunctionBuilder<'_>, ty: Type, x: Value) -> Value {
     let e = exp(b, ty, x);
@@ -170,16 +157,6 @@ pub(crate) fn tanh(b: &mut FunctionBuilder<'_>, ty: Type, x: Value) -> Value {
     let r = fsel(b, ty, is_big, big, small);
     copysign(b, ty, r, x)
 }
-
-/// Cephes `tanhf` polynomial, highest degree first.
-#[allow(clippy::excessive_precision)]
-const TANH_P: [f32; 5] = [
-    -5.704_988_727_45e-3,
-    2.063_908_879_54e-2,
-    -5.373_971_555_31e-2,
-    1.333_144_220_36e-1,
-    -3.333_328_194_22e-1,
-];
 
 /// `x ≥ 0 ? x : α·(eˣ − 1)`.
 pub(crate) fn elu(b: &mut FunctionBuilder<'_>, ty: Type, x: Value, alpha: f32) -> Value {

@@ -11,6 +11,7 @@ use crate::emit::{K, R};
 use inkwell::types::BasicType;
 use inkwell::values::{FloatValue, IntValue};
 use inkwell::FloatPredicate as P;
+use qcc_lowering::coeffs::{LOG_P, TANH_P};
 
 /// A one-argument float intrinsic (`llvm.fabs`, `llvm.floor`, `llvm.rint`) of `v`'s type.
 pub(crate) fn un<'ctx>(k: &K<'_, 'ctx>, name: &str, v: FloatValue<'ctx>) -> R<FloatValue<'ctx>> {
@@ -42,30 +43,6 @@ fn horner<'ctx>(k: &K<'_, 'ctx>, x: FloatValue<'ctx>, c: &[f32]) -> R<FloatValue
     }
     Ok(p)
 }
-
-/// Cephes `logf` polynomial, highest degree first.
-#[allow(clippy::excessive_precision)]
-const LOG_P: [f32; 9] = [
-    7.037_683_629_2e-2,
-    -1.151_461_031_0e-1,
-    1.167_699_874_0e-1,
-    -1.242_014_084_6e-1,
-    1.424_932_278_7e-1,
-    -1.666_805_766_5e-1,
-    2.000_071_476_5e-1,
-    -2.499_999_399_3e-1,
-    3.333_333_117_4e-1,
-];
-
-/// Cephes `tanhf` polynomial, highest degree first.
-#[allow(clippy::excessive_precision)]
-const TANH_P: [f32; 5] = [
-    -5.704_988_727_45e-3,
-    2.063_908_879_54e-2,
-    -5.373_971_555_31e-2,
-    1.333_144_220_36e-1,
-    -3.333_328_194_22e-1,
-];
 
 /// `ln x`.
 pub(crate) fn log<'ctx>(k: &K<'_, 'ctx>, x: FloatValue<'ctx>) -> R<FloatValue<'ctx>> {

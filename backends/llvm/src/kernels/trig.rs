@@ -6,43 +6,7 @@ use super::xformer::{f64c, fext, ftrunc};
 use crate::emit::{K, R};
 use inkwell::values::FloatValue;
 use inkwell::FloatPredicate as P;
-
-/// fdlibm's four-part π/2.
-const PIO2: [f64; 4] = [
-    1.570_796_326_734_125_6,
-    6.077_100_506_303_966e-11,
-    2.022_266_248_711_166_5e-21,
-    8.478_427_660_368_9e-32,
-];
-
-/// fdlibm `__kernel_sin` coefficients S1..S6.
-#[allow(clippy::excessive_precision)]
-const SIN_C: [f64; 6] = [
-    -1.666_666_666_666_663_243_48e-01,
-    8.333_333_333_322_489_461_24e-03,
-    -1.984_126_982_985_794_931_34e-04,
-    2.755_731_370_707_006_767_89e-06,
-    -2.505_076_025_340_686_341_95e-08,
-    1.589_690_995_211_550_102_21e-10,
-];
-
-/// fdlibm `__kernel_cos` coefficients C1..C6.
-#[allow(clippy::excessive_precision)]
-const COS_C: [f64; 6] = [
-    4.166_666_666_666_660_190_37e-02,
-    -1.388_888_888_887_410_957_49e-03,
-    2.480_158_728_947_672_941_78e-05,
-    -2.755_731_435_139_066_330_35e-07,
-    2.087_572_321_298_174_827_90e-09,
-    -1.135_964_755_778_819_482_65e-11,
-];
-
-/// 2/π in 24-bit chunks (fdlibm's `ipio2`).
-const TWO_OVER_PI: [i64; 8] =
-    [0xA2F983, 0x6E4E44, 0x1529FC, 0x2757D1, 0xF534DD, 0xC0DB62, 0x95993C, 0x439041];
-
-/// Below this |x| the Cody–Waite reduction is exact.
-const CW_LIMIT: f32 = 524_288.0;
+use qcc_lowering::coeffs::{COS_C, CW_LIMIT, PIO2, SIN_C, TWO_OVER_PI};
 
 /// `v mod 4` of a non-negative f64.
 fn mod4<'ctx>(k: &K<'_, 'ctx>, v: FloatValue<'ctx>) -> R<FloatValue<'ctx>> {
